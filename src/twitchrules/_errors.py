@@ -1,0 +1,51 @@
+"""Errors: every failure twitchrules reports, one branch per phase.
+
+The exception tree::
+
+    TwitchrulesError                 base; carries ``exit_code``
+     +-- CaseError                   an input case breaks the contract (exit 2)
+     +-- RulesetError                a ruleset file is missing, malformed or inconsistent (exit 2)
+     +-- EngineError                 the rule engine failed while evaluating (exit 1)
+
+Each leaf carries ``problems``: a list of ``(location, message)`` pairs, where the location
+names the offending field (``findings.weaknes``, ``rules/20-red-flags.yaml: RF-SPREAD: when``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class TwitchrulesError(Exception):
+    """Base class of every error twitchrules raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, problems: Sequence[tuple[str, str]] | str) -> None:
+        if isinstance(problems, str):
+            problems = [("", problems)]
+        self.problems: list[tuple[str, str]] = list(problems)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """All problems as one text, one per line, each led by its location."""
+        return "\n".join(f"{loc}: {msg}" if loc else msg for loc, msg in self.problems)
+
+
+class CaseError(TwitchrulesError):
+    """An input case breaks the case contract; ``problems`` names every offending field."""
+
+    exit_code = 2
+
+
+class RulesetError(TwitchrulesError):
+    """A ruleset cannot be loaded: schema violation or semantic inconsistency."""
+
+    exit_code = 2
+
+
+class EngineError(TwitchrulesError):
+    """The rule engine failed while evaluating a case."""
+
+    exit_code = 1

@@ -1,0 +1,470 @@
+"""FHIR R4 -> case: read one person's assessment from FHIR resources into a contract case dict.
+
+The rules are those of ``shared/contract/fhir.md``: the most recently authored completed or
+amended QuestionnaireResponse of the shipped Questionnaire gives the case; the Patient gives
+age and sex; recent laboratory Observations, active diabetes Conditions and active metformin
+medications fill findings. Nothing found leaves a finding unknown, never false.
+
+Resources are parsed with fhir.resources' R4B models (they fit R4 data); one that does not
+parse raises :class:`FhirResourceError` naming its type, id and field. The output is a plain
+dict; validating it is the case model's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from twitchrules.fhir._codes import LOINC, is_diabetes_code, is_metformin, lab_analytes
+from twitchrules.fhir._errors import FhirResourceError
+from twitchrules.fhir._questionnaire import QUESTIONNAIRE_URL, answer_codes, item_types
+
+READ_TYPES = frozenset(
+    {
+        "Patient",
+        "QuestionnaireResponse",
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Medication",
+    }
+)
+"""Resource types the mapping reads; any other type is ignored."""
+
+QR_STATUSES = frozenset({"completed", "amended"})
+OBSERVATION_STATUSES = frozenset({"final", "amended", "corrected"})
+DEFAULT_LAB_MAX_AGE_DAYS = 90
+_SEXES = frozenset({"female", "male", "other", "unknown"})
+_ANSWER_KEYS = {
+    "boolean": "valueBoolean",
+    "decimal": "valueDecimal",
+    "integer": "valueInteger",
+    "date": "valueDate",
+    "choice": "valueCoding",
+}
+
+
+@dataclass
+class MappedCase:
+    """What a set of FHIR resources maps to: the case (None if no assessment) and its sources."""
+
+    case: dict[str, Any] | None
+    patient_id: str | None = None
+    questionnaire_response_id: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    """Case field path -> the resource it came from, e.g. ``{"findings.diabetes": "Condition/c1"}``."""
+    notes: list[str] = field(default_factory=list)
+    """Resources skipped and why; ids and field names only, never clinical values."""
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in ("function-after", "function-before", "function-wrap"):
+            path += f".{part}" if path else str(part)
+    return path or "(resource)"
+
+
+def parse_resource(raw: Any) -> Any:
+    """Return ``raw`` (FHIR R4 JSON) parsed as its R4B model; raise FhirResourceError if it fails."""
+    if not isinstance(raw, Mapping):
+        raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
+    resource_type = raw.get("resourceType")
+    resource_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    if not isinstance(resource_type, str):
+        raise FhirResourceError(None, resource_id, "resourceType", "is missing")
+    try:
+        model_class = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError):
+        raise FhirResourceError(
+            resource_type, resource_id, "resourceType", "is not an R4 resource type"
+        ) from None
+    try:
+        return model_class.model_validate(dict(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise FhirResourceError(
+            resource_type, resource_id, _field_path(tuple(first["loc"])), first["msg"]
+        ) from None
+
+
+def resources_in(container: Any) -> list[dict[str, Any]]:
+    """Return the resources of a Bundle's entries, or ``[container]`` for a single resource."""
+    if container is None:
+        return []
+    if not isinstance(container, Mapping):
+        raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
+    if container.get("resourceType") != "Bundle":
+        return [dict(container)]
+    entries = container.get("entry", [])
+    if not isinstance(entries, list):
+        raise FhirResourceError("Bundle", container.get("id"), "entry", "is not a list")
+    found = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if resource is None:
+            continue
+        if not isinstance(resource, Mapping):
+            raise FhirResourceError(
+                "Bundle", container.get("id"), f"entry[{index}].resource", "is not a JSON object"
+            )
+        found.extend(resources_in(resource))  # a nested Bundle (e.g. a searchset) is flattened
+    return found
+
+
+def _ref(resource: Any) -> str:
+    return f"{resource.get_resource_type()}/{resource.id or '?'}"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """Return a date for a FHIR date/dateTime value (partial dates count from their start)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value)
+    parts = text[:10].split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 1
+        day = int(parts[2]) if len(parts) > 2 else 1
+        return dt.date(year, month, day)
+    except (ValueError, IndexError):
+        return None
+
+
+def _as_instant(value: Any) -> dt.datetime | None:
+    """Return an aware datetime for ordering; a bare date counts as its start in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    day = _as_date(value)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) if day else None
+
+
+def _subject_id(reference: Any) -> str | None:
+    text = getattr(reference, "reference", None)
+    if not text:
+        return None
+    return text.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class _AnswerReader:
+    """Reads one QuestionnaireResponse's raw items into case fields, type-checked strictly."""
+
+    def __init__(self, response_raw: Mapping[str, Any], response_id: str | None) -> None:
+        self.response_id = response_id
+        self.types = item_types()
+        self.codes = answer_codes()
+        self.fields: dict[str, Any] = {}
+        self.regions: list[dict[str, Any]] = []
+        self._read_items(response_raw.get("item", []), "item")
+
+    def _error(self, path: str, message: str) -> FhirResourceError:
+        return FhirResourceError("QuestionnaireResponse", self.response_id, path, message)
+
+    def _answer(self, item: Mapping[str, Any], path: str) -> Any:
+        link_id = item["linkId"]
+        answers = item.get("answer") or []
+        if not answers:
+            return None
+        if len(answers) > 1:
+            raise self._error(f"{path}.answer", f"item '{link_id}' takes one answer")
+        answer = answers[0]
+        item_type = self.types[link_id]
+        key = _ANSWER_KEYS[item_type]
+        present = [name for name in answer if name.startswith("value")]
+        if item_type == "decimal" and present == ["valueInteger"]:
+            key = "valueInteger"  # an integer is a valid decimal
+        if present != [key]:
+            raise self._error(
+                f"{path}.answer[0]", f"item '{link_id}' ({item_type}) needs {key}"
+            )
+        value = answer[key]
+        if item_type == "boolean" and not isinstance(value, bool):
+            raise self._error(f"{path}.answer[0].{key}", "is not true or false")
+        if item_type in ("decimal", "integer") and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            raise self._error(f"{path}.answer[0].{key}", "is not a number")
+        if item_type == "choice":
+            code = value.get("code") if isinstance(value, Mapping) else None
+            if code not in self.codes[link_id]:
+                raise self._error(
+                    f"{path}.answer[0].valueCoding.code",
+                    f"'{code}' is not an answer of item '{link_id}'",
+                )
+            return code
+        return value
+
+    def _read_items(self, items: Any, path: str) -> None:
+        for index, item in enumerate(items or []):
+            item_path = f"{path}[{index}]"
+            link_id = item.get("linkId")
+            if link_id == "twitching.regions":
+                self.regions.append(self._read_region(item.get("item", []), f"{item_path}.item"))
+                continue
+            item_type = self.types.get(link_id)
+            if item_type is None:
+                continue  # items of other forms or extensions are not ours to read
+            if item_type == "group":
+                self._read_items(item.get("item", []), f"{item_path}.item")
+                continue
+            if link_id.startswith("twitching.regions."):
+                raise self._error(item_path, f"item '{link_id}' belongs in a twitching.regions group")
+            value = self._answer(item, item_path)
+            if value is not None:
+                self.fields[link_id] = value
+
+    def _read_region(self, items: Any, path: str) -> dict[str, Any]:
+        region: dict[str, Any] = {}
+        for index, item in enumerate(items or []):
+            link_id = item.get("linkId", "")
+            if not link_id.startswith("twitching.regions."):
+                continue
+            value = self._answer(item, f"{path}[{index}]")
+            if value is not None:
+                region[link_id.rsplit(".", 1)[1]] = value
+        return region
+
+
+def _age_on(birth_date: dt.date, on: dt.date) -> int:
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def _select_patient(patients: list[Any], patient_id: str | None) -> Any | None:
+    if patient_id is not None:
+        return next((p for p in patients if p.id == patient_id), None)
+    return patients[0] if len(patients) == 1 else None
+
+
+def _belongs(resource: Any, attribute: str, patient_id: str | None) -> bool:
+    subject = _subject_id(getattr(resource, attribute, None))
+    return patient_id is None or subject is None or subject == patient_id
+
+
+def _observation_time(observation: Any) -> Any:
+    period = getattr(observation, "effectivePeriod", None)
+    return (
+        observation.effectiveDateTime
+        or observation.effectiveInstant
+        or (period.start if period else None)
+        or observation.issued
+    )
+
+
+def _codings(concept: Any) -> list[Any]:
+    return list(getattr(concept, "coding", None) or [])
+
+
+def _is_active_condition(condition: Any) -> bool:
+    clinical = {c.code for c in _codings(condition.clinicalStatus)}
+    verification = {c.code for c in _codings(condition.verificationStatus)}
+    return "active" in clinical and not verification & {"refuted", "entered-in-error"}
+
+
+def _medication_names_metformin(medication_concept: Any, reference: Any, medications: dict) -> bool:
+    concepts = [medication_concept] if medication_concept is not None else []
+    texts: list[str | None] = []
+    if reference is not None:
+        texts.append(reference.display)
+        target = medications.get((reference.reference or "").rsplit("/", 1)[-1].lstrip("#"))
+        if target is not None and target.code is not None:
+            concepts.append(target.code)
+    for concept in concepts:
+        texts.append(concept.text)
+        for coding in _codings(concept):
+            if is_metformin(coding.system, coding.code, [coding.display]):
+                return True
+    return is_metformin(None, None, texts)
+
+
+def case_from_resources(
+    raw_resources: Iterable[Mapping[str, Any]],
+    *,
+    patient_id: str | None = None,
+    lab_max_age_days: int = DEFAULT_LAB_MAX_AGE_DAYS,
+) -> MappedCase:
+    """Return the case that one patient's FHIR R4 resources map to (case None if no assessment)."""
+    parsed: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {name: [] for name in READ_TYPES}
+    for raw in raw_resources:
+        resource_type = raw.get("resourceType") if isinstance(raw, Mapping) else None
+        if resource_type in READ_TYPES:
+            parsed[resource_type].append((parse_resource(raw), raw))
+        elif resource_type is None:
+            parse_resource(raw)  # raises with the problem named
+    mapped = MappedCase(case=None, patient_id=patient_id)
+
+    responses = []
+    for response, raw in parsed["QuestionnaireResponse"]:
+        canonical = (response.questionnaire or "").split("|", 1)[0]
+        if canonical != QUESTIONNAIRE_URL or response.status not in QR_STATUSES:
+            continue
+        if not _belongs(response, "subject", patient_id):
+            mapped.notes.append(f"{_ref(response)}: skipped, its subject is another patient")
+            continue
+        responses.append((response, raw))
+    if not responses:
+        return mapped
+    oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    response, raw = max(responses, key=lambda pair: _as_instant(pair[0].authored) or oldest)
+    response_ref = _ref(response)
+    mapped.questionnaire_response_id = response.id
+    if patient_id is None:
+        patient_id = _subject_id(response.subject)
+        mapped.patient_id = patient_id
+    answers = _AnswerReader(raw, response.id)
+    fields = answers.fields
+
+    assessed_on = fields.pop("assessed_on", None)
+    if assessed_on is None:
+        authored = _as_date(response.authored)
+        if authored is None:
+            raise FhirResourceError(
+                "QuestionnaireResponse", response.id, "authored",
+                "is needed when item 'assessed_on' is unanswered",
+            )
+        assessed_on = authored.isoformat()
+    assessed_date = _as_date(assessed_on)
+    answered_at = _as_instant(response.authored) or _as_instant(assessed_on)
+
+    case: dict[str, Any] = {"assessed_on": assessed_on, "patient": {}, "twitching": {}}
+    sources = mapped.sources
+    sources["assessed_on"] = response_ref
+
+    patient = _select_patient([p for p, _ in parsed["Patient"]], patient_id)
+    if patient is None:
+        raise FhirResourceError("Patient", patient_id, "(resource)", "no Patient resource found")
+    mapped.patient_id = patient.id
+    birth_date = _as_date(patient.birthDate)
+    if birth_date is None or assessed_date is None:
+        raise FhirResourceError("Patient", patient.id, "birthDate", "is needed for patient.age")
+    case["patient"]["age"] = _age_on(birth_date, assessed_date)
+    sources["patient.age"] = _ref(patient)
+    if patient.gender in _SEXES:
+        case["patient"]["sex"] = patient.gender
+        sources["patient.sex"] = _ref(patient)
+
+    twitching = case["twitching"]
+    twitching["regions"] = answers.regions
+    for name in ("course", "relieved_by_rest"):
+        if f"twitching.{name}" in fields:
+            twitching[name] = fields.pop(f"twitching.{name}")
+    sources["twitching"] = response_ref
+    findings: dict[str, Any] = {}
+    for link_id, value in fields.items():
+        if link_id.startswith("findings."):
+            name = link_id.removeprefix("findings.")
+            findings[name] = _number(value) if isinstance(value, int | float) else value
+            sources[link_id] = response_ref
+
+    _read_labs(parsed["Observation"], patient.id, assessed_date, answered_at,
+               lab_max_age_days, findings, mapped)
+    for condition, _ in parsed["Condition"]:
+        if not _belongs(condition, "subject", patient.id) or not _is_active_condition(condition):
+            continue
+        if any(is_diabetes_code(c.system, c.code) for c in _codings(condition.code)):
+            if findings.get("diabetes") is False:
+                mapped.notes.append(f"{_ref(condition)}: active diabetes overrides the answer 'no'")
+            findings["diabetes"] = True
+            sources["findings.diabetes"] = _ref(condition)
+            break
+    medications = {m.id: m for m, _ in parsed["Medication"] if m.id}
+    for kind in ("MedicationRequest", "MedicationStatement"):
+        for medication, _ in parsed[kind]:
+            if medication.status != "active" or not _belongs(medication, "subject", patient.id):
+                continue
+            if _medication_names_metformin(
+                medication.medicationCodeableConcept, medication.medicationReference, medications
+            ):
+                findings["metformin"] = True
+                sources["findings.metformin"] = _ref(medication)
+                break
+    if findings:
+        case["findings"] = findings
+    mapped.case = case
+    return mapped
+
+
+def _read_labs(
+    observations: list[tuple[Any, Mapping[str, Any]]],
+    patient_id: str | None,
+    assessed_on: dt.date,
+    answered_at: dt.datetime | None,
+    max_age_days: int,
+    findings: dict[str, Any],
+    mapped: MappedCase,
+) -> None:
+    """Fill lab findings from the most recent usable Observation per analyte."""
+    analytes = lab_analytes()
+    earliest = assessed_on - dt.timedelta(days=max_age_days)
+    latest: dict[str, tuple[dt.datetime, float, str]] = {}
+    for observation, _ in observations:
+        analyte = next(
+            (analytes[c.code] for c in _codings(observation.code)
+             if c.system == LOINC and c.code in analytes),
+            None,
+        )
+        if analyte is None or observation.status not in OBSERVATION_STATUSES:
+            continue
+        ref = _ref(observation)
+        if not _belongs(observation, "subject", patient_id):
+            mapped.notes.append(f"{ref}: skipped, its subject is another patient")
+            continue
+        when = _as_instant(_observation_time(observation))
+        if when is None:
+            mapped.notes.append(f"{ref}: skipped, it has no effective date")
+            continue
+        if when.date() < earliest:
+            mapped.notes.append(f"{ref}: skipped, older than {max_age_days} days")
+            continue
+        quantity = observation.valueQuantity
+        if quantity is None or quantity.value is None:
+            mapped.notes.append(f"{ref}: skipped, it has no valueQuantity")
+            continue
+        unit = quantity.code or quantity.unit or ""
+        value = analyte.to_contract_unit(float(quantity.value), unit)
+        if value is None and quantity.unit:
+            value = analyte.to_contract_unit(float(quantity.value), quantity.unit)
+        if value is None:
+            mapped.notes.append(f"{ref}: skipped, unit '{unit}' is not one this analyte accepts")
+            continue
+        current = latest.get(analyte.finding)
+        if current is None or when > current[0]:
+            latest[analyte.finding] = (when, round(value, 4), ref)
+    for finding, (when, value, ref) in latest.items():
+        answered = finding in findings
+        if answered and answered_at is not None and when <= answered_at:
+            continue  # the questionnaire's value is at least as recent
+        findings[finding] = value
+        mapped.sources[f"findings.{finding}"] = ref
+
+
+def case_from_bundle(
+    bundle: Mapping[str, Any],
+    *,
+    patient_id: str | None = None,
+    lab_max_age_days: int = DEFAULT_LAB_MAX_AGE_DAYS,
+) -> MappedCase:
+    """Return the case that a FHIR R4 Bundle (or a single resource) maps to."""
+    return case_from_resources(
+        resources_in(bundle), patient_id=patient_id, lab_max_age_days=lab_max_age_days
+    )
