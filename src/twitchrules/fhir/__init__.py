@@ -3,6 +3,7 @@
 FHIR resources are parsed with fhir.resources' R4B models (install ``twitchrules[service]``).
 """
 
+from twitchrules.fhir._build import bundle_from_case
 from twitchrules.fhir._codes import OrderableTest, orderable_tests, tests_for
 from twitchrules.fhir._errors import FhirResourceError
 from twitchrules.fhir._questionnaire import CODE_SYSTEM_URL, QUESTIONNAIRE_URL, load_questionnaire
@@ -20,6 +21,7 @@ __all__ = [
     "FhirResourceError",
     "MappedCase",
     "OrderableTest",
+    "bundle_from_case",
     "case_from_bundle",
     "case_from_resources",
     "load_questionnaire",

@@ -1,4 +1,4 @@
-"""Code lists shipped with the package: the terminology the FHIR mapping and the cards match against.
+"""Code lists shipped with the package: the terminology that the mapping and cards match.
 
 Every list is a JSON file in ``twitchrules/fhir/data/`` so that reviewers can read and amend
 it without touching code; no terminology server is used.

@@ -59,7 +59,7 @@ class MappedCase:
     patient_id: str | None = None
     questionnaire_response_id: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
-    """Case field path -> the resource it came from, e.g. ``{"findings.diabetes": "Condition/c1"}``."""
+    """Case field path -> the resource it came from, e.g. ``"Condition/c1"``."""
     notes: list[str] = field(default_factory=list)
     """Resources skipped and why; ids and field names only, never clinical values."""
 
@@ -75,7 +75,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def parse_resource(raw: Any) -> Any:
-    """Return ``raw`` (FHIR R4 JSON) parsed as its R4B model; raise FhirResourceError if it fails."""
+    """Return ``raw`` (FHIR R4 JSON) parsed as its R4B model, or raise FhirResourceError."""
     if not isinstance(raw, Mapping):
         raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
     resource_type = raw.get("resourceType")
@@ -229,7 +229,7 @@ class _AnswerReader:
                 self._read_items(item.get("item", []), f"{item_path}.item")
                 continue
             if link_id.startswith("twitching.regions."):
-                raise self._error(item_path, f"item '{link_id}' belongs in a twitching.regions group")
+                raise self._error(item_path, f"item '{link_id}' belongs in a regions group")
             value = self._answer(item, item_path)
             if value is not None:
                 self.fields[link_id] = value
