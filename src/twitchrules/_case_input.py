@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._case import Case, Findings, Patient, RegionEntry, Twitching
+from ._case import Case, Findings, Patient, RegionEntry, Twitching, _strict_date
 from ._errors import CaseError
 
 _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
@@ -39,9 +39,15 @@ def _parent_pattern(loc: tuple[str | int, ...]) -> str:
     )
 
 
+_UNION_TAGS = {"int", "float"}
+
+
 def _describe(error: Mapping[str, Any]) -> list[tuple[str, str]]:
     loc = tuple(error["loc"])
     kind = error["type"]
+    if loc and loc[-1] in _UNION_TAGS:  # a number field (int | float) names both branches
+        shown = json.dumps(error.get("input"), default=str)[:60]
+        return [(format_location(loc[:-1]), f"expected a number (got {shown})")]
     ctx = error.get("ctx") or {}
     if kind == "since_after_assessed_on":
         return [(path, error["msg"]) for path in ctx["paths"]]
@@ -63,6 +69,25 @@ def _describe(error: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(path or "case", message)]
 
 
+def _late_regions(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Regions starting after assessed_on, found on raw data so they join other problems."""
+    try:
+        assessed_on = _strict_date(data.get("assessed_on"))
+        regions = data["twitching"]["regions"]
+    except Exception:  # noqa: BLE001 - unparseable parts are reported by the model
+        return []
+    late = []
+    for index, entry in enumerate(regions if isinstance(regions, list) else []):
+        try:
+            since = _strict_date(entry.get("since"))
+        except Exception:  # noqa: BLE001
+            continue
+        if since > assessed_on:
+            late.append((f"twitching.regions[{index}].since",
+                         f"is after assessed_on ({assessed_on.isoformat()})"))
+    return late
+
+
 def case_from_mapping(data: Any) -> Case:
     """Validate a mapping (parsed JSON) as a ``Case``; raise ``CaseError`` naming every field."""
     if isinstance(data, Case):
@@ -75,7 +100,8 @@ def case_from_mapping(data: Any) -> Case:
         problems: list[tuple[str, str]] = []
         for item in error.errors():
             problems.extend(_describe(item))
-        raise CaseError(problems) from None
+        problems.extend(_late_regions(data))
+        raise CaseError(list(dict.fromkeys(problems))) from None
 
 
 def case_from_json(text: str | bytes) -> Case:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ._facts import FactValue
 
@@ -70,7 +70,7 @@ class Any_:
     parts: tuple[Condition, ...]
 
 
-Condition = Union[Atom, Missing, All, Any_]
+Condition = Atom | Missing | All | Any_
 
 
 def _is_number(value: Any) -> bool:

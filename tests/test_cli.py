@@ -1,0 +1,104 @@
+"""The CLI through its installed console script, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import EXAMPLES, STARTER, base_case
+
+EXE = shutil.which("twitchrules") or str(Path(sys.executable).parent / "twitchrules")
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the twitchrules console script."""
+    return subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_evaluate_text_explains(tmp_path: Path) -> None:
+    """The default output is a readable explanation naming triage, rules and ruleset."""
+    done = run("evaluate", str(EXAMPLES / "mark.json"), "--ruleset", str(STARTER), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Triage: PROMPT")
+    assert "Trace (rules in firing order):" in done.stdout
+    assert "Ruleset twitching" in done.stdout
+
+
+def test_evaluate_json_is_the_contract(tmp_path: Path) -> None:
+    """--format json prints the contract's result object."""
+    done = run("evaluate", str(EXAMPLES / "mark.json"), "--format", "json",
+               "--ruleset", str(STARTER))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"contract_version", "package_version", "engine", "ruleset", "triage",
+            "differential", "recommendations", "checklist", "missing_information", "notices",
+            "trace"} <= set(result)
+
+
+def test_evaluate_reads_stdin() -> None:
+    """'-' reads the case from standard input."""
+    done = run("evaluate", "-", "--format", "json", "--ruleset", str(STARTER),
+               stdin=json.dumps(base_case()))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["triage"]["level"] == "monitor"
+
+
+def test_bundled_example_by_name_from_any_directory(tmp_path: Path) -> None:
+    """A bundled example is found by name from any working directory."""
+    done = run("evaluate", "mark.json", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ruleset"]["name"] == "twitching"
+
+
+def test_bad_case_exit_2_names_every_field(tmp_path: Path) -> None:
+    """Bad input: exit 2, each field named on stderr, nothing on stdout, no traceback."""
+    case = base_case(weaknes=True, sleep_hours="lots")
+    case["twitching"]["regions"][0]["since"] = "2027-01-01"
+    out = tmp_path / "out.json"
+    done = run("evaluate", "-", "--ruleset", str(STARTER), "-o", str(out),
+               stdin=json.dumps(case))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    for path in ("findings.weaknes", "findings.sleep_hours", "twitching.regions[0].since"):
+        assert path in done.stderr
+    assert "did you mean 'weakness'" in done.stderr
+    assert not out.exists()
+
+
+def test_not_json_exit_2() -> None:
+    """Input that is not JSON says so, with exit 2."""
+    done = run("evaluate", "-", "--ruleset", str(STARTER), stdin="not json at all")
+    assert done.returncode == 2
+    assert "not valid JSON" in done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_file_exit_2() -> None:
+    """A case file that does not exist is a usage error (exit 2)."""
+    done = run("evaluate", "/nonexistent/case.json")
+    assert done.returncode == 2
+    assert "no such file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_output_file_written_on_success(tmp_path: Path) -> None:
+    """-o writes the result to a file and nothing to stdout."""
+    out = tmp_path / "result.json"
+    done = run("evaluate", str(EXAMPLES / "eyelid-benign.json"), "--format", "json",
+               "-o", str(out), "--ruleset", str(STARTER))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert json.loads(out.read_text())["contract_version"] == "1"
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["evaluate", "--help"]])
+def test_help_and_version(args: list[str]) -> None:
+    """Help and version work."""
+    assert run(*args).returncode == 0

@@ -1,0 +1,83 @@
+"""Three-valued logic: unknown is not false, and missing_information lists what would matter."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from twitchrules import evaluate
+from twitchrules._ruleset import _read_merged, ruleset_from_document
+
+from .conftest import STARTER, base_case
+
+RED_FLAGS = ["weakness", "muscle_wasting", "numbness", "tingling", "coordination_problems",
+             "slurred_speech", "swallowing_difficulty"]
+
+
+def _all_absent(**extra: object) -> dict:
+    return base_case(**{name: False for name in RED_FLAGS}, **extra)
+
+
+def test_unknown_red_flags_block_self_care(starter_ruleset: Path) -> None:
+    """With red flags unknown the triage is monitor, never self-care, and they are listed."""
+    result = evaluate(base_case(), ruleset=starter_ruleset)
+    assert result.triage.level == "monitor"
+    missing = [m.input for m in result.missing_information]
+    assert set(RED_FLAGS) <= set(missing)
+
+
+def test_known_absent_red_flags_allow_self_care(starter_ruleset: Path) -> None:
+    """With every red flag known absent, a short single-site twitch is self-care."""
+    result = evaluate(_all_absent(), ruleset=starter_ruleset)
+    assert result.triage.level == "self-care"
+    assert not set(RED_FLAGS) & {m.input for m in result.missing_information}
+
+
+def test_one_unknown_red_flag_is_named(starter_ruleset: Path) -> None:
+    """Leaving one red flag unknown blocks self-care and names exactly that input."""
+    case = _all_absent()
+    del case["findings"]["tingling"]
+    result = evaluate(case, ruleset=starter_ruleset)
+    assert result.triage.level == "monitor"
+    assert "tingling" in [m.input for m in result.missing_information]
+    assert not (set(RED_FLAGS) - {"tingling"}) & {m.input for m in result.missing_information}
+
+
+def test_known_inputs_are_never_listed(starter_ruleset: Path) -> None:
+    """An input the case gives is not missing."""
+    result = evaluate(base_case(weakness=True), ruleset=starter_ruleset)
+    assert "weakness" not in [m.input for m in result.missing_information]
+
+
+def test_inputs_that_change_nothing_are_not_listed(starter_ruleset: Path) -> None:
+    """An unknown input no undecided rule would act on is not listed."""
+    result = evaluate(base_case(), ruleset=starter_ruleset)
+    listed = {m.input for m in result.missing_information}
+    assert "tremor" not in listed and "vision_changes" not in listed
+
+
+def test_input_irrelevant_once_triage_is_higher(starter_ruleset: Path) -> None:
+    """Once wasting sets immediate, unknown self-care inputs no longer change the triage."""
+    result = evaluate(base_case(muscle_wasting=True), ruleset=starter_ruleset)
+    assert result.triage.level == "immediate"
+    assert "numbness" not in {m.input for m in result.missing_information}
+
+
+def test_missing_input_found_through_a_chain() -> None:
+    """An unknown input two rules upstream of a triage rule is listed (derived fact, counter)."""
+    document, _ = _read_merged(STARTER)
+    document = copy.deepcopy(document)
+    document["rules"] = [rule for rule in document["rules"] if rule["id"] != "RF-SPREAD"]
+    ruleset = ruleset_from_document(document)
+    case = base_case(weakness=False, muscle_wasting=False)
+    case["twitching"]["regions"] = [
+        {"region": "forearm", "side": "right", "since": "2026-08-20"},
+        {"region": "thigh", "side": "left", "since": "2026-11-01"},
+    ]
+    result = evaluate(case, ruleset=ruleset)
+    assert result.checklist.count == 1
+    relief = [m for m in result.missing_information if m.input == "twitching.relieved_by_rest"]
+    assert relief and "CL-REFERRAL" in relief[0].rules
+    case["twitching"]["relieved_by_rest"] = False
+    decided = evaluate(case, ruleset=ruleset)
+    assert decided.triage.level == "prompt" and "CL-REFERRAL" in decided.triage.rules
