@@ -12,7 +12,7 @@ from typing import Protocol
 from .._errors import EngineError
 from .._facts import FactValue
 from .._ruleset import Ruleset
-from . import _durable
+from . import _clips, _durable
 from ._program import Program, compile_program
 from ._session import EngineRun
 
@@ -31,7 +31,7 @@ class Backend(Protocol):
         ...
 
 
-_BACKENDS = {"durable": _durable}
+_BACKENDS = {"durable": _durable, "clips": _clips}
 
 
 def available_engines() -> list[str]:

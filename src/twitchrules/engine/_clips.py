@@ -1,0 +1,265 @@
+"""CLIPS backend: the compiled program run on CLIPS, through the ``clipspy`` bindings.
+
+All of CLIPS stays in this module. The program compiles to CLIPS constructs:
+
+* one ``case`` deftemplate with a slot per catalogue fact; a fact the case does not give
+  keeps the slot default, the symbol ``nil`` (booleans are the symbols ``TRUE``/``FALSE``,
+  words are CLIPS strings, so no known value can be mistaken for ``nil``);
+* ``d``/``p`` deftemplates for definite/possible derived facts and ``c``/``pc`` for counters,
+  the same shapes the durable-rules backend asserts;
+* one defrule per compiled rule, with salience ``-priority`` (CLIPS fires the highest
+  salience first, the engine-neutral program the lowest priority first, so the order is the
+  same), whose right-hand side reports the firing by key to a Python function; the facts
+  the shared ``Session`` returns are asserted back from Python.
+
+Isolation: every run takes an environment from a pool (building a new one when all are in
+use, so two threads never share one), resets it (no fact survives from the previous case)
+and returns it afterwards; the pool never holds more environments than the most threads
+that ever ran at once. Exceptions raised in the firing callback are kept and re-raised as
+``EngineError``, never left to CLIPS.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from .._conditions import All, Any_, Atom, Condition, Missing
+from .._errors import EngineError
+from .._facts import FactValue
+from ._program import DEFINITE, CompiledRule, Program
+from ._session import EngineRun, Session
+
+try:
+    import clips as _clips
+except ImportError as _error:  # pragma: no cover - depends on the installation
+    _clips = None
+    IMPORT_ERROR: ImportError | None = _error
+else:
+    IMPORT_ERROR = None
+
+NAME = "clips"
+_FIRE = "twitchrules-fire"
+_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def available() -> bool:
+    """Whether clipspy imports on this interpreter."""
+    return _clips is not None
+
+
+def version() -> str:
+    """The installed clipspy version (it bundles its own CLIPS build)."""
+    return metadata.version("clipspy")
+
+
+def _string(text: str) -> str:
+    """A CLIPS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _literal(value: Any) -> str:
+    """A CLIPS literal for a condition value (booleans are the symbols TRUE and FALSE)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # shortest text that parses back to the same double
+    if isinstance(value, str):
+        return _string(value)
+    raise EngineError(f"a condition value CLIPS cannot represent: {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Slots:
+    """Case fact name -> slot variable, for the facts one rule's case condition reads."""
+
+    def __init__(self, slot_names: Mapping[str, str]) -> None:
+        self.slot_names = slot_names
+        self.used: dict[str, str] = {}
+
+    def var(self, fact: str) -> str:
+        if fact not in self.slot_names:
+            raise EngineError(f"a condition names '{fact}', which is not a case fact")
+        return self.used.setdefault(fact, f"?v{len(self.used)}")
+
+
+def _test(condition: Condition, slots: _Slots) -> str:
+    """A CLIPS boolean expression equivalent to ``Atom.holds`` on the bound slots."""
+    if isinstance(condition, Atom):
+        var = slots.var(condition.fact)
+        if condition.op == "in":
+            return "(or " + " ".join(_equal(var, value) for value in condition.value) + ")"
+        if condition.op == "is":
+            return _equal(var, condition.value)
+        return (f"(and (numberp {var}) "
+                f"({_COMPARISONS[condition.op]} {var} {_literal(condition.value)}))")
+    if isinstance(condition, Missing):
+        return f"(eq {slots.var(condition.fact)} nil)"
+    parts = [_test(part, slots) for part in condition.parts]
+    if isinstance(condition, All):
+        return "(and " + " ".join(parts) + ")" if parts else "(eq TRUE TRUE)"
+    assert isinstance(condition, Any_)
+    return "(or " + " ".join(parts) + ")" if parts else "(eq TRUE FALSE)"
+
+
+def _equal(var: str, value: Any) -> str:
+    if _is_number(value):  # numeric equality, int or float alike, as Atom.holds
+        return f"(and (numberp {var}) (= {var} {_literal(value)}))"
+    return f"(eq {var} {_literal(value)})"
+
+
+def _case_pattern(condition: Condition | None, slot_names: Mapping[str, str]) -> str:
+    if condition is None:
+        return "(case)"
+    slots = _Slots(slot_names)
+    test = _test(condition, slots)
+    bound = " ".join(f"({slot_names[fact]} {var})" for fact, var in slots.used.items())
+    return f"(case {bound}) (test {test})" if bound else f"(case) (test {test})"
+
+
+def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str]) -> str:
+    definite = compiled.mode == DEFINITE
+    patterns: list[str] = []
+    if compiled.case is not None:
+        patterns.append(_case_pattern(compiled.case, slot_names))
+    for name in compiled.derived:
+        patterns.append(f"({'d' if definite else 'p'} (n {_string(name)}))")
+    for atom in compiled.counters:
+        if atom.op not in _COMPARISONS or not _is_number(atom.value):
+            raise EngineError(f"a counter test CLIPS cannot compile: {atom}")
+        patterns.append(
+            f"({'c' if definite else 'pc'} (n {_string(atom.fact)}) "
+            f"(v ?c&:({_COMPARISONS[atom.op]} ?c {_literal(atom.value)})))"
+        )
+    if not patterns:  # an always-true condition still needs a fact to match
+        patterns.append("(case)")
+    return (
+        f"(defrule r-{compiled.key}\n"
+        f"  (declare (salience {-compiled.priority}))\n"
+        + "".join(f"  {pattern}\n" for pattern in patterns)
+        + f"  =>\n  ({_FIRE} {_string(compiled.key)}))"
+    )
+
+
+def slot_names(program: Program) -> dict[str, str]:
+    """Case fact name -> CLIPS slot name (the fact name itself where CLIPS allows it)."""
+    names: dict[str, str] = {}
+    for position, fact in enumerate(program.ruleset.catalogue):
+        names[fact] = fact if _SYMBOL.match(fact) else f"fact-{position}"
+    return names
+
+
+def constructs(program: Program) -> list[str]:
+    """The CLIPS constructs (deftemplates, defrules) for a compiled program."""
+    slots = slot_names(program)
+    lines = [
+        "(deftemplate case " + " ".join(f"(slot {slot})" for slot in slots.values()) + ")",
+        "(deftemplate d (slot n))",
+        "(deftemplate p (slot n))",
+        "(deftemplate c (slot n) (slot v))",
+        "(deftemplate pc (slot n) (slot v))",
+    ]
+    lowest = -max((compiled.priority for compiled in program.rules), default=0)
+    if lowest < -10000:
+        raise EngineError("too many rules for CLIPS salience (-10000..10000)")
+    lines.extend(_defrule(compiled, slots) for compiled in program.rules)
+    return lines
+
+
+class _Environment:
+    """One CLIPS environment with the program built into it, and its current session."""
+
+    def __init__(self, program: Program, built: list[str], slots: Mapping[str, str]) -> None:
+        assert _clips is not None
+        self.env = _clips.Environment()
+        self.session: Session | None = None
+        self.env.define_function(self._fire, _FIRE)
+        for construct in built:
+            self.env.build(construct)
+        self.slots = slots
+        self.templates = {name: self.env.find_template(name)
+                          for name in ("case", "d", "p", "c", "pc")}
+
+    def _fire(self, key: str) -> None:
+        session = self.session
+        if session is None or session.error is not None:
+            return
+        try:
+            templates = self.templates
+            for new in session.fire(str(key)):
+                if len(new) == 2:
+                    templates[new[0]].assert_fact(n=new[1])
+                else:
+                    templates[new[0]].assert_fact(n=new[1], v=new[2])
+        except BaseException as error:  # kept: re-raised by run() as an EngineError
+            session.error = error
+
+    def run(self, session: Session, facts: Mapping[str, FactValue]) -> None:
+        env = self.env
+        env.reset()  # no fact or activation survives from the previous case
+        self.session = session
+        try:
+            slots = self.slots
+            self.templates["case"].assert_fact(
+                **{slots[name]: value for name, value in facts.items() if name in slots}
+            )
+            env.run()
+        finally:
+            self.session = None
+            env.reset()  # release this case's facts now, not at the next case
+
+
+class ClipsBackend:
+    """Runs a compiled program on CLIPS, one reset environment per case, pooled by thread."""
+
+    name = NAME
+
+    def __init__(self, program: Program) -> None:
+        if _clips is None:
+            raise EngineError(f"clipspy is not usable here: {IMPORT_ERROR}")
+        self.program = program
+        self.version = version()
+        self._constructs = constructs(program)
+        self._slots = slot_names(program)
+        self._pool: list[_Environment] = []
+        self._lock = threading.Lock()
+        try:
+            self._pool.append(self._new_environment())
+        except _clips.CLIPSError as error:
+            raise EngineError(f"CLIPS refused the compiled program: {error}") from error
+
+    def _new_environment(self) -> _Environment:
+        return _Environment(self.program, self._constructs, self._slots)
+
+    def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
+        """Assert the case fact, let the rules chain, and return the firing record."""
+        with self._lock:
+            environment = self._pool.pop() if self._pool else None
+        if environment is None:
+            environment = self._new_environment()
+        session = Session(self.program)
+        try:
+            environment.run(session, facts)
+        except Exception as error:
+            if session.error is None:
+                session.error = error
+        finally:
+            with self._lock:
+                self._pool.append(environment)
+        if session.error is not None:
+            raise EngineError(f"CLIPS run failed: {session.error}") from session.error
+        return session.run
+
+
+def create(program: Program) -> ClipsBackend:
+    """A CLIPS backend for a compiled program."""
+    return ClipsBackend(program)
