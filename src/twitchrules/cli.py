@@ -100,3 +100,10 @@ def schema_generate(folder: Path, check: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in write_schemas(folder):
         click.echo(f"wrote {path}")
+
+
+
+from ._cli_service import fhir, serve  # noqa: E402  (service step's commands, own module)
+
+main.add_command(serve)
+main.add_command(fhir)

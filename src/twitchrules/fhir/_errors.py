@@ -11,8 +11,16 @@ class FhirResourceError(TwitchrulesError):
     exit_code = 2
 
     def __init__(
-        self, resource_type: str | None, resource_id: str | None, field: str, message: str
+        self,
+        resource_type: str | None,
+        resource_id: str | None,
+        field: str,
+        message: str,
+        *,
+        kind: str = "invalid",
     ) -> None:
+        #: ``invalid``: not valid FHIR; ``unusable``: valid FHIR that cannot give a case.
+        self.kind = kind
         self.resource_type = resource_type
         self.resource_id = resource_id
         self.field = field

@@ -179,7 +179,9 @@ class _AnswerReader:
         self._read_items(response_raw.get("item", []), "item")
 
     def _error(self, path: str, message: str) -> FhirResourceError:
-        return FhirResourceError("QuestionnaireResponse", self.response_id, path, message)
+        return FhirResourceError(
+            "QuestionnaireResponse", self.response_id, path, message, kind="unusable"
+        )
 
     def _answer(self, item: Mapping[str, Any], path: str) -> Any:
         link_id = item["linkId"]
@@ -340,7 +342,7 @@ def case_from_resources(
         if authored is None:
             raise FhirResourceError(
                 "QuestionnaireResponse", response.id, "authored",
-                "is needed when item 'assessed_on' is unanswered",
+                "is needed when item 'assessed_on' is unanswered", kind="unusable",
             )
         assessed_on = authored.isoformat()
     assessed_date = _as_date(assessed_on)
@@ -352,11 +354,15 @@ def case_from_resources(
 
     patient = _select_patient([p for p, _ in parsed["Patient"]], patient_id)
     if patient is None:
-        raise FhirResourceError("Patient", patient_id, "(resource)", "no Patient resource found")
+        raise FhirResourceError(
+            "Patient", patient_id, "(resource)", "no Patient resource found", kind="unusable"
+        )
     mapped.patient_id = patient.id
     birth_date = _as_date(patient.birthDate)
     if birth_date is None or assessed_date is None:
-        raise FhirResourceError("Patient", patient.id, "birthDate", "is needed for patient.age")
+        raise FhirResourceError(
+            "Patient", patient.id, "birthDate", "is needed for patient.age", kind="unusable"
+        )
     case["patient"]["age"] = _age_on(birth_date, assessed_date)
     sources["patient.age"] = _ref(patient)
     if patient.gender in _SEXES:

@@ -1,0 +1,206 @@
+"""Result -> CDS Hooks cards: one summary card per evaluated assessment, with test suggestions.
+
+The card carries what the result says and nothing more: the triage level and timeframe in the
+summary, the reasons, differential, checklist and missing information in the markdown
+detail, and ServiceRequest suggestions for the differential's tests (codes from the
+package's shipped lists).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from twitchrules.fhir import OrderableTest, tests_for
+from twitchrules.service.models import Action, Card, Coding, Link, Source, Suggestion
+
+INDICATORS = {
+    "immediate": "critical",
+    "urgent": "critical",
+    "prompt": "warning",
+    "monitor": "info",
+    "self-care": "info",
+}
+OVERRIDE_REASON_SYSTEM = "http://twitchrules.org/fhir/CodeSystem/override-reasons"
+OVERRIDE_REASONS = [
+    ("already-addressed", "Already addressed or ordered"),
+    ("assessment-outdated", "The assessment is out of date"),
+    ("clinical-judgement", "Clinical judgement differs"),
+    ("patient-declined", "Patient declined"),
+]
+SUMMARY_LIMIT = 139
+_STATUS_MARK = {"met": "met", "not_met": "not met", "unknown": "unknown"}
+
+
+def _cell(text: Any) -> str:
+    """Return text safe inside a markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def summary_line(level: str, timeframe: str) -> str:
+    """Return the card summary naming the triage level and timeframe, under 140 characters."""
+    head = f"Muscle twitching triage: {level} - "
+    room = SUMMARY_LIMIT - len(head)
+    if len(timeframe) > room:
+        timeframe = timeframe[: room - 3].rstrip() + "..."
+    return head + timeframe
+
+
+def detail_markdown(result: Mapping[str, Any], unmapped_tests: Sequence[str] = ()) -> str:
+    """Return the card detail in markdown: reasons, differential, checklist, missing inputs."""
+    triage = result["triage"]
+    lines = [f"**Triage: {triage['level']}** - {triage['timeframe']}", ""]
+    if triage["reasons"]:
+        lines += ["**Why**", *(f"- {reason}" for reason in triage["reasons"]), ""]
+    differential = result["differential"]
+    if differential:
+        lines += [
+            "**Differential** (most supported first; a differential, not a diagnosis)",
+            "",
+            "| # | Condition | Score | Supported by | Against | Next tests |",
+            "|---|---|---|---|---|---|",
+        ]
+        for entry in differential:
+            lines.append(
+                f"| {entry['rank']} | {_cell(entry.get('title', entry['condition']))} "
+                f"| {entry['score']:.2f} | {_cell(', '.join(entry['for']) or '-')} "
+                f"| {_cell(', '.join(entry['against']) or '-')} "
+                f"| {_cell('; '.join(entry['tests']) or '-')} |"
+            )
+        lines.append("")
+    checklist = result["checklist"]
+    referral = "yes" if checklist["referral"] else "no"
+    lines += [
+        f"**Checklist**: {checklist['count']} of {len(checklist['items'])} met "
+        f"(referral from {checklist['threshold']}: {referral})",
+    ]
+    for item in checklist["items"]:
+        evidence = f" - {'; '.join(item['evidence'])}" if item.get("evidence") else ""
+        lines.append(
+            f"- {item.get('text', item['id'])}: **{_STATUS_MARK[item['status']]}**{evidence}"
+        )
+    lines.append("")
+    if result["missing_information"]:
+        lines.append("**Would change the assessment if known**")
+        lines += [f"- `{m['input']}`: {m['why']}" for m in result["missing_information"]]
+        lines.append("")
+    if result["recommendations"]:
+        lines.append("**Advice**")
+        lines += [f"- {r['text']} ({r['source']})" for r in result["recommendations"]]
+        lines.append("")
+    if unmapped_tests:
+        lines.append("Tests named without a shipped order code: " + "; ".join(unmapped_tests))
+        lines.append("")
+    lines += [f"_{notice['message']}_" for notice in result["notices"]]
+    ruleset, engine = result["ruleset"], result["engine"]
+    fired = ", ".join(dict.fromkeys(step["rule"] for step in result["trace"])) or "none"
+    lines += [
+        "",
+        f"Ruleset {ruleset['name']} {ruleset['version']} (sha256 {ruleset['sha256'][:12]}), "
+        f"engine {engine['name']} {engine['version']}. Rules fired: {fired}.",
+    ]
+    return "\n".join(lines)
+
+
+def _service_request(test: OrderableTest, patient_id: str, reason: str) -> dict[str, Any]:
+    code: dict[str, Any] = {"text": test.text}
+    if test.coding is not None:
+        code["coding"] = [dict(test.coding)]
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "category": [{"coding": [dict(test.category)]}],
+        "code": code,
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "reasonCode": [{"text": reason}],
+    }
+
+
+def order_suggestions(
+    result: Mapping[str, Any], patient_id: str
+) -> tuple[list[Suggestion], list[str]]:
+    """Return one ServiceRequest suggestion per orderable test, and test words left unmapped."""
+    chosen: dict[str, tuple[OrderableTest, list[str]]] = {}
+    unmapped: list[str] = []
+    for entry in result["differential"]:
+        for words in entry["tests"]:
+            matches = tests_for(words)
+            if not matches and words not in unmapped:
+                unmapped.append(words)
+            for test in matches:
+                chosen.setdefault(test.id, (test, []))
+                title = entry.get("title", entry["condition"])
+                if title not in chosen[test.id][1]:
+                    chosen[test.id][1].append(title)
+    suggestions = []
+    for test, conditions in chosen.values():
+        reason = "Muscle twitching assessment; differential: " + ", ".join(conditions)
+        suggestions.append(
+            Suggestion(
+                label=f"Order {test.text}",
+                uuid=str(uuid.uuid4()),
+                actions=[
+                    Action(
+                        type="create",
+                        description=f"Create a draft ServiceRequest for {test.text}",
+                        resource=_service_request(test, patient_id, reason),
+                    )
+                ],
+            )
+        )
+    return suggestions, unmapped
+
+
+def summary_card(
+    result: Mapping[str, Any], *, patient_id: str, rules_url: str | None
+) -> Card:
+    """Return the one summary card for an evaluated assessment (``result`` as its dict)."""
+    triage = result["triage"]
+    ruleset = result["ruleset"]
+    suggestions, unmapped = order_suggestions(result, patient_id)
+    links = (
+        [Link(label=f"Rules of {ruleset['name']} {ruleset['version']}", url=rules_url,
+              type="absolute")]
+        if rules_url
+        else None
+    )
+    return Card(
+        summary=summary_line(triage["level"], triage["timeframe"]),
+        detail=detail_markdown(result, unmapped),
+        indicator=INDICATORS[triage["level"]],
+        source=Source(
+            label=f"twitchrules ruleset {ruleset['name']} {ruleset['version']}",
+            url=rules_url,
+        ),
+        suggestions=suggestions or None,
+        selectionBehavior="any" if suggestions else None,
+        overrideReasons=[
+            Coding(system=OVERRIDE_REASON_SYSTEM, code=code, display=display)
+            for code, display in OVERRIDE_REASONS
+        ],
+        links=links,
+    )
+
+
+def problem_card(
+    problems: Sequence[tuple[str, str]], *, ruleset_label: str, rules_url: str | None
+) -> Card:
+    """Return the card for an assessment that could not be evaluated, naming each problem."""
+    count = len(problems)
+    detail = "\n".join(
+        [
+            "The most recent twitching assessment could not be evaluated. "
+            "Correct these answers or records and reload:",
+            "",
+            *(f"- `{location}`: {message}" for location, message in problems),
+        ]
+    )
+    return Card(
+        summary=f"Muscle twitching assessment not evaluated: {count} problem"
+        + ("s" if count != 1 else ""),
+        detail=detail,
+        indicator="info",
+        source=Source(label=ruleset_label, url=rules_url),
+    )
