@@ -38,3 +38,10 @@ def test_result_contract_names() -> None:
     for entry in result["differential"]:
         assert "for" in entry and "for_" not in entry
     assert result["contract_version"] == "1"
+
+
+def test_result_round_trips_through_the_model() -> None:
+    """A result re-validates under the strict output models (built without validation)."""
+    result = evaluate(load_example("mark.json"), ruleset=STARTER)
+    again = Result.model_validate(result.to_dict())
+    assert again.to_json() == result.to_json()

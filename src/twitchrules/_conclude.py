@@ -1,5 +1,8 @@
 """Conclusions: an engine run -> the contract result (triage, differential, checklist, trace).
 
+Output models are built with ``model_construct`` (no re-validation of values this module
+computes itself); tests validate real results against the models and the published schema.
+
 Everything here reads the firing record; nothing matches rules again. The one three-valued
 judgement made here is attribution: for each rule the engine left undecided, which unknown
 inputs would decide it, and whether its firing would change the triage or the differential.
@@ -75,12 +78,12 @@ class _Builder:
         setting = [(rule, rule.triage) for rule in self.fired if rule.triage is not None]
         if not setting:
             default = self.ruleset.data["triage_default"]
-            return Triage(level=default["level"], timeframe=default["timeframe"],
+            return Triage.model_construct(level=default["level"], timeframe=default["timeframe"],
                           reasons=[default["reason"]], rules=[default["id"]]), True
         top = max(level_rank(body["level"]) for _, body in setting)
         chosen = [(rule, body) for rule, body in setting if level_rank(body["level"]) == top]
         reasons = list(dict.fromkeys(body["reason"] for _, body in chosen))
-        return Triage(level=chosen[0][1]["level"], timeframe=chosen[0][1]["timeframe"],
+        return Triage.model_construct(level=chosen[0][1]["level"], timeframe=chosen[0][1]["timeframe"],
                       reasons=reasons, rules=[rule.id for rule, _ in chosen]), False
 
     def checklist(self) -> Checklist:
@@ -95,10 +98,10 @@ class _Builder:
                         evidence.append(body["evidence"])
                         rules.append(rule.id)
             status = "met" if "met" in statuses else "not_met" if statuses else "unknown"
-            items.append(ChecklistItem(id=item["id"], text=item["text"], status=status,
+            items.append(ChecklistItem.model_construct(id=item["id"], text=item["text"], status=status,
                                        evidence=list(dict.fromkeys(evidence)), rules=rules))
         count = sum(item.status == "met" for item in items)
-        return Checklist(items=items, count=count, threshold=spec["threshold"],
+        return Checklist.model_construct(items=items, count=count, threshold=spec["threshold"],
                          referral=count >= spec["threshold"])
 
     def differential(self) -> list[DifferentialEntry]:
@@ -125,7 +128,7 @@ class _Builder:
                             rules))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return [
-            DifferentialEntry(condition=condition, title=meta["title"], rank=rank, score=score,
+            DifferentialEntry.model_construct(condition=condition, title=meta["title"], rank=rank, score=score,
                               for_=list(dict.fromkeys(for_)),
                               against=list(dict.fromkeys(against)),
                               tests=list(meta["tests"]), rules=rules)
@@ -141,18 +144,18 @@ class _Builder:
                                                       "rules": [], "source": body["source"]})
                 if rule.id not in entry["rules"]:
                     entry["rules"].append(rule.id)
-        return [Recommendation(**entry) for entry in found.values()]
+        return [Recommendation.model_construct(**entry) for entry in found.values()]
 
     def notices(self) -> list[Notice]:
         found: dict[str, Notice] = {}
         for rule in self.fired:
             for body in rule.conclusions("notice"):
-                found.setdefault(body["code"], Notice(code=body["code"], message=body["message"]))
+                found.setdefault(body["code"], Notice.model_construct(code=body["code"], message=body["message"]))
         return list(found.values())
 
     def trace(self, default_used: bool) -> list[TraceEntry]:
         entries = [
-            TraceEntry(rule=rule.id, version=rule.version,
+            TraceEntry.model_construct(rule=rule.id, version=rule.version,
                        matched=_matched(rule, key, self.run, self.facts, self.ruleset),
                        concluded=[_describe(c) for c in rule.then],
                        source=self.ruleset.source_label(rule.provenance))
@@ -160,7 +163,7 @@ class _Builder:
         ]
         if default_used:
             default = self.ruleset.data["triage_default"]
-            entries.append(TraceEntry(
+            entries.append(TraceEntry.model_construct(
                 rule=default["id"], version=default["version"], matched={},
                 concluded=[f"triage {default['level']}: {default['timeframe']} (no triage rule fired)"],
                 source=self.ruleset.source_label(default["provenance"])))
@@ -169,8 +172,12 @@ class _Builder:
     def blame(self) -> dict[int, frozenset[str]]:
         """Unknown inputs behind each undecided rule, propagated through derived facts."""
         ruleset, run = self.ruleset, self.run
+        # Only rules whose firing could matter are judged: those setting triage or evidence,
+        # and those feeding other rules (derived facts, checklist items).
         undecided = [rule for rule in ruleset.rules
-                     if rule.index in run.possible and rule.index not in run.fired]
+                     if rule.index in run.possible and rule.index not in run.fired
+                     and (rule.triage is not None or rule.conclusions("evidence")
+                          or rule.conclusions("assert") or rule.conclusions("checklist"))]
         inputs = {name: spec.input_name for name, spec in ruleset.catalogue.items()
                   if spec.kind == "input"}
         derived_blame: dict[str, frozenset[str]] = {
@@ -240,7 +247,7 @@ class _Builder:
             why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rules))})"
                             for effect, rules in effects.items())
             rules = list(dict.fromkeys(r for rules in effects.values() for r in rules))
-            result.append(MissingInput(input=name, why=f"Unknown: {why}.", rules=rules))
+            result.append(MissingInput.model_construct(input=name, why=f"Unknown: {why}.", rules=rules))
         return result
 
 
@@ -250,10 +257,10 @@ def build_result(*, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactVa
     builder = _Builder(ruleset, run, facts)
     triage, default_used = builder.triage()
     differential = builder.differential()
-    return Result(
+    return Result.model_construct(
         package_version=package_version,
         engine=engine,
-        ruleset=RulesetInfo(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
+        ruleset=RulesetInfo.model_construct(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
         triage=triage,
         differential=differential,
         recommendations=builder.recommendations(),

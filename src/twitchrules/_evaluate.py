@@ -61,6 +61,6 @@ def evaluate(
     run = backend.run(facts)
     return build_result(
         ruleset=loaded, run=run, facts=facts,
-        engine=EngineInfo(name=backend.name, version=backend.version),
+        engine=EngineInfo.model_construct(name=backend.name, version=backend.version),
         package_version=__version__,
     )

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,19 @@ class Rule:
     file: str
     data: Mapping[str, Any] = field(repr=False)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Any]]:
+        by_kind: dict[str, list[Any]] = {}
+        for item in self.then:
+            for kind, body in item.items():
+                by_kind.setdefault(kind, []).append(body)
+        return by_kind
+
     def conclusions(self, kind: str) -> list[Any]:
         """The bodies of this rule's conclusions of one kind, in order."""
-        return [item[kind] for item in self.then if kind in item]
+        return self._by_kind.get(kind, [])
 
-    @property
+    @cached_property
     def triage(self) -> Mapping[str, Any] | None:
         """The triage this rule sets, if any."""
         found = self.conclusions("triage")
