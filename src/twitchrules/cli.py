@@ -10,12 +10,12 @@ import click
 from ._case_input import case_from_json
 from ._errors import TwitchrulesError
 from ._evaluate import __version__, evaluate
+from ._formats import render_result
 from ._resources import data_dir
 from ._schemas import rendered_schemas, write_schemas
-from ._text import render_text
 from .engine import available_engines
 
-FORMATS = ["text", "json"]
+FORMATS = ["text", "json", "html", "fhir"]
 
 
 class _Group(click.Group):
@@ -54,7 +54,8 @@ def _read_case_text(source: str) -> str:
 @main.command("evaluate")
 @click.argument("case", metavar="CASE")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="text: readable explanation; json: the contract result.")
+              show_default=True, help="text: readable explanation; json: the contract result; html: a "
+              "self-contained page; fhir: a FHIR R4 GuidanceResponse.")
 @click.option("--ruleset", "ruleset_path", type=click.Path(exists=True, path_type=Path),
               default=None, help="A ruleset file or folder (default: the bundled ruleset).")
 @click.option("--engine", type=click.Choice(["durable", "clips"]), default=None,
@@ -69,7 +70,7 @@ def evaluate_command(case: str, output_format: str, ruleset_path: Path | None,
                                  param_hint="--engine")
     checked = case_from_json(_read_case_text(case))
     result = evaluate(checked, ruleset=ruleset_path, engine=engine)
-    text = result.to_json() + "\n" if output_format == "json" else render_text(result)
+    text = render_result(result, output_format, ruleset_path)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -107,3 +108,7 @@ from ._cli_service import fhir, serve  # noqa: E402  (service step's commands, o
 
 main.add_command(serve)
 main.add_command(fhir)
+
+from ._cli_ruleset import ruleset_group  # noqa: E402  (audit step's commands, own module)
+
+main.add_command(ruleset_group)
