@@ -1,0 +1,92 @@
+"""Case files: every tests/cases/*.json gives the result its expect block states."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twitchrules import evaluate
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+CASE_FILES = sorted(CASES_DIR.glob("*.json"))
+LEVELS = ["self-care", "monitor", "prompt", "urgent", "immediate"]
+KNOWN_KEYS = {
+    "triage", "triage_at_least", "differential_includes", "differential_excludes",
+    "differential_first", "checklist", "checklist_count", "checklist_count_at_least",
+    "missing_information_includes", "missing_information_excludes",
+    "recommendations_include", "recommendations_exclude", "notices_include",
+}
+
+
+def load_case_file(path: Path) -> dict[str, Any]:
+    """One case file as a dict."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mismatches(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """Every way a result departs from an expect block, in words."""
+    problems: list[str] = []
+    level = result["triage"]["level"]
+    if "triage" in expect and level != expect["triage"]:
+        problems.append(f"triage is {level}, expected {expect['triage']}")
+    if "triage_at_least" in expect and LEVELS.index(level) < LEVELS.index(expect["triage_at_least"]):
+        problems.append(f"triage is {level}, expected at least {expect['triage_at_least']}")
+    listed = [entry["condition"] for entry in result["differential"]]
+    for condition in expect.get("differential_includes", []):
+        if condition not in listed:
+            problems.append(f"differential lacks {condition} (has {listed})")
+    for condition in expect.get("differential_excludes", []):
+        if condition in listed:
+            problems.append(f"differential lists {condition} (has {listed})")
+    if "differential_first" in expect and (not listed or listed[0] != expect["differential_first"]):
+        problems.append(f"differential first is {listed[:1]}, expected {expect['differential_first']}")
+    statuses = {item["id"]: item["status"] for item in result["checklist"]["items"]}
+    for item, status in expect.get("checklist", {}).items():
+        if statuses.get(item) != status:
+            problems.append(f"checklist {item} is {statuses.get(item)}, expected {status}")
+    count = result["checklist"]["count"]
+    if "checklist_count" in expect and count != expect["checklist_count"]:
+        problems.append(f"checklist count is {count}, expected {expect['checklist_count']}")
+    if "checklist_count_at_least" in expect and count < expect["checklist_count_at_least"]:
+        problems.append(f"checklist count is {count}, expected >= {expect['checklist_count_at_least']}")
+    missing = [entry["input"] for entry in result["missing_information"]]
+    for name in expect.get("missing_information_includes", []):
+        if name not in missing:
+            problems.append(f"missing_information lacks {name}")
+    for name in expect.get("missing_information_excludes", []):
+        if name in missing:
+            problems.append(f"missing_information lists {name}")
+    advice = [entry["id"] for entry in result["recommendations"]]
+    for rec in expect.get("recommendations_include", []):
+        if rec not in advice:
+            problems.append(f"recommendations lack {rec} (have {advice})")
+    for rec in expect.get("recommendations_exclude", []):
+        if rec in advice:
+            problems.append(f"recommendations include {rec}")
+    notices = [entry["code"] for entry in result["notices"]]
+    for code in expect.get("notices_include", []):
+        if code not in notices:
+            problems.append(f"notices lack {code}")
+    return problems
+
+
+def test_enough_case_files() -> None:
+    """There are at least 40 case files, each with a unique id matching its file name."""
+    assert len(CASE_FILES) >= 40
+    ids = [load_case_file(path)["id"] for path in CASE_FILES]
+    assert len(ids) == len(set(ids))
+    assert all(path.stem == load_case_file(path)["id"] for path in CASE_FILES)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_case_file(path: Path) -> None:
+    """The bundled ruleset gives the result the case file expects."""
+    data = load_case_file(path)
+    assert {"id", "title", "source", "case", "expect"} <= set(data)
+    assert set(data["expect"]) <= KNOWN_KEYS, f"unknown expect keys: {set(data['expect']) - KNOWN_KEYS}"
+    result = evaluate(data["case"]).model_dump(mode="json", by_alias=True)
+    problems = mismatches(data["expect"], result)
+    assert not problems, f"{path.name}: " + "; ".join(problems)
