@@ -10,7 +10,7 @@ inputs would decide it, and whether its firing would change the triage or the di
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._conditions import UNKNOWN, Knowledge, atoms, kleene
@@ -169,57 +169,66 @@ class _Builder:
                 source=self.ruleset.source_label(default["provenance"])))
         return entries
 
-    def blame(self) -> dict[int, frozenset[str]]:
-        """Unknown inputs behind each undecided rule, propagated through derived facts."""
+    def blame_of(self) -> Callable[[Rule], frozenset[str]]:
+        """A memoised judge: the unknown inputs that leave an undecided rule undecided.
+
+        Derived facts and the checklist counter that are only possibly true take the blame
+        of the undecided rules that could produce them, resolved on demand.
+        """
         ruleset, run = self.ruleset, self.run
-        # Only rules whose firing could matter are judged: those setting triage or evidence,
-        # and those feeding other rules (derived facts, checklist items).
-        undecided = [rule for rule in ruleset.rules
-                     if rule.index in run.possible and rule.index not in run.fired
-                     and (rule.triage is not None or rule.conclusions("evidence")
-                          or rule.conclusions("assert") or rule.conclusions("checklist"))]
-        inputs = {name: spec.input_name for name, spec in ruleset.catalogue.items()
-                  if spec.kind == "input"}
-        derived_blame: dict[str, frozenset[str]] = {
-            name: frozenset() for name in run.derived_possible - run.derived}
-        counter_blame: frozenset[str] = frozenset()
-        rule_blame: dict[int, frozenset[str]] = {}
-        for _ in range(len(undecided) + 1):
-            knowledge = Knowledge(
-                facts=self.facts, derived=frozenset(run.derived), derived_possible=derived_blame,
-                counters={_COUNTER: len(run.items_met)},
-                counters_possible={_COUNTER: len(run.items_possible)},
-                counter_blame={_COUNTER: counter_blame},
-                derived_names=ruleset.derived_names, counter_names=frozenset(COUNTERS),
-                input_names=inputs)
-            changed = False
-            for rule in undecided:
-                value, blame = kleene(rule.condition, knowledge)
-                blame = blame if value == UNKNOWN else frozenset()
-                if rule_blame.get(rule.index) != blame:
-                    rule_blame[rule.index] = blame
-                    changed = True
-            new_derived = {name: frozenset() for name in derived_blame}
-            new_counter: frozenset[str] = frozenset()
-            for rule in undecided:
-                for name in rule.conclusions("assert"):
-                    if name in new_derived:
-                        new_derived[name] |= rule_blame[rule.index]
-                if any(b["status"] == "met" and b["item"] not in run.items_met
-                       for b in rule.conclusions("checklist")):
-                    new_counter |= rule_blame[rule.index]
-            changed |= new_derived != derived_blame or new_counter != counter_blame
-            derived_blame, counter_blame = new_derived, new_counter
-            if not changed:
-                break
-        return rule_blame
+        undecided = run.possible - set(run.fired)
+        memo: dict[int, frozenset[str]] = {}
+        in_progress: set[int] = set()
+        inputs = ruleset.input_names
+
+        def blame(rule: Rule) -> frozenset[str]:
+            if rule.index in memo:
+                return memo[rule.index]
+            if rule.index in in_progress:  # a cycle adds nothing new
+                return frozenset()
+            in_progress.add(rule.index)
+            value, found = kleene(rule.condition, knowledge)
+            in_progress.discard(rule.index)
+            memo[rule.index] = found if value == UNKNOWN else frozenset()
+            return memo[rule.index]
+
+        def producers_blame(rules: list[Rule]) -> frozenset[str]:
+            found: frozenset[str] = frozenset()
+            for rule in rules:
+                if rule.index in undecided:
+                    found |= blame(rule)
+            return found
+
+        class _DerivedBlame(dict):
+            def __contains__(self, name: object) -> bool:
+                return name in run.derived_possible and name not in run.derived
+
+            def __getitem__(self, name: str) -> frozenset[str]:
+                return producers_blame(ruleset.producers.get(name, []))
+
+        class _CounterBlame(dict):
+            def get(self, name: str, default: Any = None) -> frozenset[str]:
+                rules = [rule for rule in ruleset.checklist_producers
+                         if any(b["status"] == "met" and b["item"] not in run.items_met
+                                for b in rule.conclusions("checklist"))]
+                return producers_blame(rules)
+
+        knowledge = Knowledge(
+            facts=self.facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(),
+            counters={_COUNTER: len(run.items_met)},
+            counters_possible={_COUNTER: len(run.items_possible)},
+            counter_blame=_CounterBlame(),
+            derived_names=ruleset.derived_names, counter_names=frozenset(COUNTERS),
+            input_names=inputs)
+        return blame
 
     def missing(self, triage: Triage, default_used: bool,
                 differential: list[DifferentialEntry]) -> list[MissingInput]:
         ruleset = self.ruleset
         listed = {entry.condition for entry in differential}
-        rule_blame = self.blame()
-        undecided = [ruleset.rules[i] for i in sorted(rule_blame)]
+        blame = self.blame_of()
+        undecided = [rule for rule in ruleset.rules
+                     if rule.index in self.run.possible and rule.index not in self.run.fired]
         possibly_supported = {
             body["condition"] for rule in undecided for body in rule.conclusions("evidence")
             if body["direction"] == "for"}
@@ -236,11 +245,14 @@ class _Builder:
                 condition = evidence["condition"]
                 if evidence["direction"] == "for" or condition in listed | possibly_supported:
                     effects.append(f"could change the differential ({condition})")
+            if not effects:
+                continue
+            culprits = blame(rule)
             for effect in dict.fromkeys(effects):
-                for name in rule_blame[rule.index]:
+                for name in culprits:
                     entry = reasons.setdefault(name, {})
                     entry.setdefault(effect, []).append(rule.id)
-        order = [spec.input_name for spec in ruleset.catalogue.values() if spec.kind == "input"]
+        order = list(ruleset.input_names.values())
         result = []
         for name in sorted(reasons, key=order.index):
             effects = reasons[name]

@@ -88,6 +88,26 @@ class Ruleset:
         """The quoted source passages, by id."""
         return {p["id"]: p for p in self.data.get("passages", [])}
 
+    @cached_property
+    def input_names(self) -> dict[str, str]:
+        """Facts that may be unknown, mapped to the contract input name they report as."""
+        return {name: spec.input_name for name, spec in self.catalogue.items() if spec.kind == "input"}
+
+    @cached_property
+    def producers(self) -> dict[str, list[Rule]]:
+        """For each derived fact, the rules that assert it."""
+        found: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            for name in rule.conclusions("assert"):
+                found.setdefault(name, []).append(rule)
+        return found
+
+    @cached_property
+    def checklist_producers(self) -> list[Rule]:
+        """The rules that can make a checklist item met."""
+        return [rule for rule in self.rules
+                if any(body["status"] == "met" for body in rule.conclusions("checklist"))]
+
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""
         for rule in self.rules:
