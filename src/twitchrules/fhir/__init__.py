@@ -4,7 +4,7 @@ FHIR resources are parsed with fhir.resources' R4B models (install ``twitchrules
 """
 
 from twitchrules.fhir._build import bundle_from_case
-from twitchrules.fhir._codes import OrderableTest, orderable_tests, tests_for
+from twitchrules.fhir._codes import OrderableTest, orderable_tests, orderables_for
 from twitchrules.fhir._errors import FhirResourceError
 from twitchrules.fhir._questionnaire import CODE_SYSTEM_URL, QUESTIONNAIRE_URL, load_questionnaire
 from twitchrules.fhir.mapping import (
@@ -28,5 +28,5 @@ __all__ = [
     "orderable_tests",
     "parse_resource",
     "resources_in",
-    "tests_for",
+    "orderables_for",
 ]

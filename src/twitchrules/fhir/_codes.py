@@ -132,6 +132,6 @@ def orderable_tests() -> tuple[OrderableTest, ...]:
     )
 
 
-def tests_for(test_words: str) -> list[OrderableTest]:
+def orderables_for(test_words: str) -> list[OrderableTest]:
     """Return the orderable tests that the differential's test words name (possibly none)."""
     return [test for test in orderable_tests() if test.matches(test_words)]

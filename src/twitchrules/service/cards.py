@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twitchrules.fhir import OrderableTest, tests_for
+from twitchrules.fhir import OrderableTest, orderables_for
 from twitchrules.service.models import Action, Card, Coding, Link, Source, Suggestion
 
 INDICATORS = {
@@ -126,7 +126,7 @@ def order_suggestions(
     unmapped: list[str] = []
     for entry in result["differential"]:
         for words in entry["tests"]:
-            matches = tests_for(words)
+            matches = orderables_for(words)
             if not matches and words not in unmapped:
                 unmapped.append(words)
             for test in matches:
