@@ -90,3 +90,28 @@ def test_case_file(path: Path) -> None:
     result = evaluate(data["case"]).model_dump(mode="json", by_alias=True)
     problems = mismatches(data["expect"], result)
     assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+def _ranked(case: dict[str, Any]) -> dict[str, tuple[int, float]]:
+    return {entry.condition: (entry.rank, entry.score) for entry in evaluate(case).differential}
+
+
+def test_adding_wasting_moves_als_up() -> None:
+    """Adding visible wasting to Mark's full history raises ALS's score and moves it above MMN."""
+    case = load_case_file(CASES_DIR / "mark-full-history.json")["case"]
+    before = _ranked(case)
+    case["findings"]["muscle_wasting"] = True
+    after = _ranked(case)
+    assert before["mmn"][0] < before["als"][0]
+    assert after["als"][1] > before["als"][1]
+    assert after["als"][0] == 1 and after["mmn"][0] == 2
+
+
+def test_normal_tsh_lowers_thyroid_score() -> None:
+    """A normal TSH counts against thyroid dysfunction supported by symptoms."""
+    case = load_case_file(CASES_DIR / "prompt-low-tsh-hyperthyroid.json")["case"]
+    del case["findings"]["tsh_miu_l"]
+    symptoms_only = _ranked(case)["thyroid_dysfunction"][1]
+    case["findings"]["tsh_miu_l"] = 1.8
+    with_normal_tsh = _ranked(case)["thyroid_dysfunction"][1]
+    assert with_normal_tsh < symptoms_only
