@@ -107,7 +107,7 @@ def test_audit_json_lists_every_rule_with_provenance() -> None:
     ruleset = load_ruleset(STARTER)
     assert [r["id"] for r in audit["rules"]] == [r.id for r in ruleset.rules] + ["TRIAGE-DEFAULT"]
     for record in audit["rules"]:
-        assert AUDIT_FIELDS <= record.keys()
+        assert record.keys() >= AUDIT_FIELDS
         assert record["source_quote"] or record["source_reference"]
     assert audit["ruleset"]["sha256"] == ruleset.sha256
 
