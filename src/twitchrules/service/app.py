@@ -132,8 +132,10 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    outcome_schema = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
     error_responses: dict[int | str, dict[str, Any]] = {
-        status: {"model": OperationOutcome, "description": text}
+        status: {"model": OperationOutcome, "description": text,
+                 "content": {FHIR_JSON: outcome_schema}}
         for status, text in _ERRORS.items()
     }
 
@@ -266,6 +268,7 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
         return CdsResponse(cards=[card])
 
     @app.post("/cds-services/{service_id}/feedback", responses=error_responses,
+              response_model=dict[str, Any],
               tags=["CDS Hooks"])
     async def feedback(
         service_id: str,
@@ -290,7 +293,9 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
             )
         return {}
 
-    @app.get("/questionnaire", tags=["FHIR"])
+    @app.get("/questionnaire", tags=["FHIR"], response_class=JSONResponse,
+             responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}},
+                              "description": "The FHIR R4 Questionnaire"}})
     async def questionnaire() -> JSONResponse:
         """Return the assessment Questionnaire (FHIR R4) that the service reads."""
         return JSONResponse(load_questionnaire(), media_type=FHIR_JSON)
