@@ -43,6 +43,8 @@ else:
 
 NAME = "clips"
 _FIRE = "twitchrules-fire"
+_ASSERT = "twitchrules-assert"
+_CASE = "twitchrules-case"
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -126,8 +128,9 @@ def _case_pattern(condition: Condition | None, slot_names: Mapping[str, str]) ->
     return f"(case {bound}) (test {test})" if bound else f"(case) (test {test})"
 
 
-def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str]) -> str:
+def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str], salience: int) -> str:
     definite = compiled.mode == DEFINITE
+    index = compiled.rule_index
     patterns: list[str] = []
     if compiled.case is not None:
         patterns.append(_case_pattern(compiled.case, slot_names))
@@ -142,36 +145,106 @@ def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str]) -> str:
         )
     if not patterns:  # an always-true condition still needs a fact to match
         patterns.append("(case)")
+    # Markers keep activations that the session would ignore off the agenda: a rule is
+    # recorded once in each mode (a definite firing also makes it possible), so another
+    # conjunct of a fired rule, or the possible form of a rule already possible, is a no-op.
+    # Dropping no-op activations leaves the order of all the others unchanged.
+    marks = [f"(assert (fired-p {index}))"]
+    if definite:
+        patterns.append(f"(not (fired-d {index}))")
+        marks.insert(0, f"(assert (fired-d {index}))")
+    else:
+        patterns.append(f"(not (fired-p {index}))")
     return (
         f"(defrule r-{compiled.key}\n"
-        f"  (declare (salience {-compiled.priority}))\n"
+        f"  (declare (salience {salience}))\n"
         + "".join(f"  {pattern}\n" for pattern in patterns)
-        + f"  =>\n  ({_FIRE} {_string(compiled.key)}))"
+        + "  =>\n"
+        + "".join(f"  {mark}\n" for mark in marks)
+        + f"  ({_ASSERT} ({_FIRE} {_string(compiled.key)})))"
     )
 
 
+def saliences(program: Program) -> dict[str, int]:
+    """Compiled rule key -> CLIPS salience, giving the engine-neutral firing order.
+
+    The program fires the lowest priority first; CLIPS the highest salience. The conjuncts
+    of one rule share its priority: among them the first conjunct goes first. Saliences are
+    the negated ranks of (priority, conjunct position), dense from 0 down.
+    """
+    def position(compiled: CompiledRule) -> int:
+        return int(compiled.key.rsplit("_", 1)[1])
+
+    ranked = sorted(program.rules, key=lambda compiled: (compiled.priority, position(compiled)))
+    if len(ranked) > 10001:
+        raise EngineError("too many compiled rules for CLIPS salience (-10000..10000)")
+    return {compiled.key: -rank for rank, compiled in enumerate(ranked)}
+
+
+def _case_facts(program: Program) -> list[str]:
+    """The case facts that some compiled condition reads, in catalogue order."""
+    read: set[str] = set()
+
+    def walk(condition: Condition) -> None:
+        if isinstance(condition, (Atom, Missing)):
+            read.add(condition.fact)
+        else:
+            for part in condition.parts:
+                walk(part)
+
+    for compiled in program.rules:
+        if compiled.case is not None:
+            walk(compiled.case)
+    unknown = read - set(program.ruleset.catalogue)
+    if unknown:
+        raise EngineError(f"conditions name facts outside the catalogue: {sorted(unknown)}")
+    return [name for name in program.ruleset.catalogue if name in read]
+
+
 def slot_names(program: Program) -> dict[str, str]:
-    """Case fact name -> CLIPS slot name (the fact name itself where CLIPS allows it)."""
+    """Case fact name -> CLIPS slot name, for the facts the rules read.
+
+    The slot is named after the fact where CLIPS allows it. Facts that no condition reads
+    get no slot: no rule could match on them.
+    """
     names: dict[str, str] = {}
-    for position, fact in enumerate(program.ruleset.catalogue):
+    for position, fact in enumerate(_case_facts(program)):
         names[fact] = fact if _SYMBOL.match(fact) else f"fact-{position}"
     return names
 
 
 def constructs(program: Program) -> list[str]:
-    """The CLIPS constructs (deftemplates, defrules) for a compiled program."""
+    """The CLIPS constructs (deftemplates, deffunctions, defrules) for a compiled program.
+
+    The Python firing function ``twitchrules-fire`` is defined separately, per environment.
+    """
     slots = slot_names(program)
+    params = " ".join(f"?a{i}" for i in range(len(slots)))
+    fills = " ".join(f"({slot} ?a{i})" for i, slot in enumerate(slots.values()))
     lines = [
         "(deftemplate case " + " ".join(f"(slot {slot})" for slot in slots.values()) + ")",
         "(deftemplate d (slot n))",
         "(deftemplate p (slot n))",
         "(deftemplate c (slot n) (slot v))",
         "(deftemplate pc (slot n) (slot v))",
+        # The case fact, asserted inside CLIPS: nothing hands a fact address to Python
+        # (clipspy 1.0.6's Fact wrappers never release their fact, so each one leaks).
+        f"(deffunction {_CASE} ({params}) (assert (case {fills})) nil)",
+        # The facts the session returns, flattened as (kind name value) triples.
+        f"""(deffunction {_ASSERT} ($?new)
+  (loop-for-count (?i 1 (div (length$ ?new) 3))
+    (bind ?k (nth$ (- (* 3 ?i) 2) ?new))
+    (bind ?n (nth$ (- (* 3 ?i) 1) ?new))
+    (bind ?v (nth$ (* 3 ?i) ?new))
+    (switch ?k
+      (case d then (assert (d (n ?n))))
+      (case p then (assert (p (n ?n))))
+      (case c then (assert (c (n ?n) (v ?v))))
+      (case pc then (assert (pc (n ?n) (v ?v))))))
+  nil)""",
     ]
-    lowest = -max((compiled.priority for compiled in program.rules), default=0)
-    if lowest < -10000:
-        raise EngineError("too many rules for CLIPS salience (-10000..10000)")
-    lines.extend(_defrule(compiled, slots) for compiled in program.rules)
+    salience = saliences(program)
+    lines.extend(_defrule(compiled, slots, salience[compiled.key]) for compiled in program.rules)
     return lines
 
 
@@ -185,33 +258,30 @@ class _Environment:
         self.env.define_function(self._fire, _FIRE)
         for construct in built:
             self.env.build(construct)
-        self.slots = slots
-        self.templates = {name: self.env.find_template(name)
-                          for name in ("case", "d", "p", "c", "pc")}
+        self.facts = tuple(slots)
+        self.assert_case = self.env.find_function(_CASE)
 
-    def _fire(self, key: str) -> None:
+    def _fire(self, key: str) -> list[Any]:
         session = self.session
         if session is None or session.error is not None:
-            return
+            return []
         try:
-            templates = self.templates
-            for new in session.fire(str(key)):
-                if len(new) == 2:
-                    templates[new[0]].assert_fact(n=new[1])
-                else:
-                    templates[new[0]].assert_fact(n=new[1], v=new[2])
+            flat: list[Any] = []
+            for new in session.fire(key):
+                flat.append(_clips.Symbol(new[0]))
+                flat.append(new[1])
+                flat.append(new[2] if len(new) == 3 else 0)
+            return flat
         except BaseException as error:  # kept: re-raised by run() as an EngineError
             session.error = error
+            return []
 
     def run(self, session: Session, facts: Mapping[str, FactValue]) -> None:
         env = self.env
         env.reset()  # no fact or activation survives from the previous case
         self.session = session
         try:
-            slots = self.slots
-            self.templates["case"].assert_fact(
-                **{slots[name]: value for name, value in facts.items() if name in slots}
-            )
+            self.assert_case(*[facts.get(name) for name in self.facts])
             env.run()
         finally:
             self.session = None
