@@ -7,6 +7,7 @@ Request flow: JWT check -> prefetch (or fetch) -> FHIR -> case (``twitchrules.fh
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -109,6 +110,10 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state["audit"] = AuditLog(config.audit_log)
+        # Everything loaded so far (ruleset, models, engine) lives as long as the process:
+        # keep it out of the collector's generations so full collections stay short.
+        gc.collect()
+        gc.freeze()
         async with httpx.AsyncClient(
             timeout=config.fhir_timeout_seconds, follow_redirects=False
         ) as client:
