@@ -2,21 +2,38 @@
 
 All of CLIPS stays in this module. The program compiles to CLIPS constructs:
 
-* one ``case`` deftemplate with a slot per catalogue fact; a fact the case does not give
-  keeps the slot default, the symbol ``nil`` (booleans are the symbols ``TRUE``/``FALSE``,
-  words are CLIPS strings, so no known value can be mistaken for ``nil``);
-* ``d``/``p`` deftemplates for definite/possible derived facts and ``c``/``pc`` for counters,
-  the same shapes the durable-rules backend asserts;
-* one defrule per compiled rule, with salience ``-priority`` (CLIPS fires the highest
-  salience first, the engine-neutral program the lowest priority first, so the order is the
-  same), whose right-hand side reports the firing by key to a Python function; the facts
-  the shared ``Session`` returns are asserted back from Python.
+* one ``case`` deftemplate with a slot per case fact that some condition reads; a fact the
+  case does not give keeps the slot default, the symbol ``nil`` (booleans are the symbols
+  ``TRUE``/``FALSE``, words are CLIPS strings, so no known value can be taken for ``nil``);
+* ``d``/``p`` deftemplates for definite/possible derived facts and ``c``/``pc`` for
+  counters, the same facts the durable-rules backend asserts;
+* one defrule per compiled rule. Its salience gives the program's order (CLIPS fires the
+  highest salience first, the program the lowest priority first; see ``saliences``).
+
+A firing is handled as ``Session.fire`` defines it, in one of two modes:
+
+* ``native`` (the default): the right-hand side itself asserts what the session would
+  return (a rule's derived facts, definite and possible, and the checklist counters, counted
+  from item facts) and appends the rule's number to a trace; after the run, the trace is
+  replayed through a fresh ``Session``, which records the firings. No Python runs during the
+  match, which is what makes this backend fast.
+* ``live``: the right-hand side calls back into Python, the session records the firing and
+  its returned facts are asserted (the durable-rules backend's way). Slower; it is the
+  reference the native mode is tested against (``tests/test_clips.py``).
+
+Both are sound for the same reason: a session's record depends only on the sequence of keys
+fired, and CLIPS fires the same sequence as long as it holds the same facts. Asserting a
+fact CLIPS already holds changes nothing (fact duplication is off), so asserting a rule's
+derived facts again where the session would skip them is the same. Activations the session
+would ignore (another conjunct of a rule already fired, or the possible form of a rule
+already possible) are kept off the agenda by marker facts; dropping them leaves the order of
+the others unchanged.
 
 Isolation: every run takes an environment from a pool (building a new one when all are in
 use, so two threads never share one), resets it (no fact survives from the previous case)
-and returns it afterwards; the pool never holds more environments than the most threads
-that ever ran at once. Exceptions raised in the firing callback are kept and re-raised as
-``EngineError``, never left to CLIPS.
+and resets it again afterwards, so the case's facts are released at once. clipspy 1.0.6's
+``Fact`` wrappers never release their fact (``ReleaseFact`` is called with the wrong
+arity and the error swallowed), so nothing here lets clipspy hand a fact to Python.
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ from .._conditions import All, Any_, Atom, Condition, Missing
 from .._errors import EngineError
 from .._facts import FactValue
 from ._program import DEFINITE, CompiledRule, Program
-from ._session import EngineRun, Session
+from ._session import _COUNTER, EngineRun, Session
 
 try:
     import clips as _clips
@@ -128,7 +145,8 @@ def _case_pattern(condition: Condition | None, slot_names: Mapping[str, str]) ->
     return f"(case {bound}) (test {test})" if bound else f"(case) (test {test})"
 
 
-def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str], salience: int) -> str:
+def _defrule(compiled: CompiledRule, program: Program, slot_names: Mapping[str, str],
+             salience: int, number: int, live: bool) -> str:
     definite = compiled.mode == DEFINITE
     index = compiled.rule_index
     patterns: list[str] = []
@@ -145,23 +163,40 @@ def _defrule(compiled: CompiledRule, slot_names: Mapping[str, str], salience: in
         )
     if not patterns:  # an always-true condition still needs a fact to match
         patterns.append("(case)")
-    # Markers keep activations that the session would ignore off the agenda: a rule is
-    # recorded once in each mode (a definite firing also makes it possible), so another
-    # conjunct of a fired rule, or the possible form of a rule already possible, is a no-op.
-    # Dropping no-op activations leaves the order of all the others unchanged.
-    marks = [f"(assert (fired-p {index}))"]
+    # The session records a rule once per mode, and a definite firing makes it possible too.
+    actions = [f"(assert (fired-p {index}))"]
     if definite:
         patterns.append(f"(not (fired-d {index}))")
-        marks.insert(0, f"(assert (fired-d {index}))")
+        actions.insert(0, f"(assert (fired-d {index}))")
     else:
         patterns.append(f"(not (fired-p {index}))")
+    if live:
+        actions.append(f"({_ASSERT} ({_FIRE} {_string(compiled.key)}))")
+    else:
+        actions.append(f"(bind ?*trace* (create$ ?*trace* {number}))")
+        names = program.asserts[index]
+        items = program.checklist_met[index]
+        kinds = ("d", "p") if definite else ("p",)
+        for kind in kinds:
+            facts = " ".join(f"({kind} (n {_string(name)}))" for name in names)
+            if facts:
+                actions.append(f"(assert {facts})")
+            if items:
+                item = "item-d" if kind == "d" else "item-p"
+                counter = "c" if kind == "d" else "pc"
+                actions.append("(assert " + " ".join(
+                    f"({item} {_string(name)})" for name in items) + ")")
+                actions.append(
+                    f"(assert ({counter} (n {_string(_COUNTER)}) "
+                    f"(v (length$ (find-all-facts ((?f {item})) TRUE)))))"
+                )
     return (
         f"(defrule r-{compiled.key}\n"
         f"  (declare (salience {salience}))\n"
         + "".join(f"  {pattern}\n" for pattern in patterns)
         + "  =>\n"
-        + "".join(f"  {mark}\n" for mark in marks)
-        + f"  ({_ASSERT} ({_FIRE} {_string(compiled.key)})))"
+        + "".join(f"  {action}\n" for action in actions)
+        + ")"
     )
 
 
@@ -213,10 +248,11 @@ def slot_names(program: Program) -> dict[str, str]:
     return names
 
 
-def constructs(program: Program) -> list[str]:
+def constructs(program: Program, *, live: bool = False) -> list[str]:
     """The CLIPS constructs (deftemplates, deffunctions, defrules) for a compiled program.
 
-    The Python firing function ``twitchrules-fire`` is defined separately, per environment.
+    With ``live``, rules call the Python function ``twitchrules-fire`` (defined separately,
+    per environment); otherwise they assert their conclusions themselves and keep a trace.
     """
     slots = slot_names(program)
     params = " ".join(f"?a{i}" for i in range(len(slots)))
@@ -227,11 +263,12 @@ def constructs(program: Program) -> list[str]:
         "(deftemplate p (slot n))",
         "(deftemplate c (slot n) (slot v))",
         "(deftemplate pc (slot n) (slot v))",
-        # The case fact, asserted inside CLIPS: nothing hands a fact address to Python
-        # (clipspy 1.0.6's Fact wrappers never release their fact, so each one leaks).
+        "(defglobal ?*trace* = (create$))",
+        # The case fact is asserted inside CLIPS, so no fact address reaches Python.
         f"(deffunction {_CASE} ({params}) (assert (case {fills})) nil)",
-        # The facts the session returns, flattened as (kind name value) triples.
-        f"""(deffunction {_ASSERT} ($?new)
+    ]
+    if live:  # the facts the session returns, flattened as (kind name value) triples
+        lines.append(f"""(deffunction {_ASSERT} ($?new)
   (loop-for-count (?i 1 (div (length$ ?new) 3))
     (bind ?k (nth$ (- (* 3 ?i) 2) ?new))
     (bind ?n (nth$ (- (* 3 ?i) 1) ?new))
@@ -241,25 +278,48 @@ def constructs(program: Program) -> list[str]:
       (case p then (assert (p (n ?n))))
       (case c then (assert (c (n ?n) (v ?v))))
       (case pc then (assert (pc (n ?n) (v ?v))))))
-  nil)""",
-    ]
+  nil)""")
     salience = saliences(program)
-    lines.extend(_defrule(compiled, slots, salience[compiled.key]) for compiled in program.rules)
+    lines.extend(
+        _defrule(compiled, program, slots, salience[compiled.key], number, live)
+        for number, compiled in enumerate(program.rules)
+    )
     return lines
 
 
-class _Environment:
-    """One CLIPS environment with the program built into it, and its current session."""
+class _Errors(_clips.Router if _clips is not None else object):  # type: ignore[misc]
+    """Collects what CLIPS writes to ``stderr`` during a run (an error there fails it)."""
 
-    def __init__(self, program: Program, built: list[str], slots: Mapping[str, str]) -> None:
+    def __init__(self) -> None:
+        super().__init__("twitchrules-errors", 30)
+        self.messages: list[str] = []
+
+    def query(self, name: str) -> bool:
+        return name == "stderr"
+
+    def write(self, name: str, message: str) -> None:
+        self.messages.append(message)
+
+
+class _Environment:
+    """One CLIPS environment with the program built into it."""
+
+    def __init__(self, program: Program, built: list[str], slots: Mapping[str, str],
+                 live: bool) -> None:
         assert _clips is not None
+        self.program = program
+        self.live = live
         self.env = _clips.Environment()
+        self.errors = _Errors()
+        self.env.add_router(self.errors)
         self.session: Session | None = None
-        self.env.define_function(self._fire, _FIRE)
+        if live:
+            self.env.define_function(self._fire, _FIRE)
         for construct in built:
             self.env.build(construct)
         self.facts = tuple(slots)
         self.assert_case = self.env.find_function(_CASE)
+        self.trace = self.env.find_global("trace")
 
     def _fire(self, key: str) -> list[Any]:
         session = self.session
@@ -279,13 +339,20 @@ class _Environment:
     def run(self, session: Session, facts: Mapping[str, FactValue]) -> None:
         env = self.env
         env.reset()  # no fact or activation survives from the previous case
+        self.errors.messages.clear()
         self.session = session
         try:
             self.assert_case(*[facts.get(name) for name in self.facts])
             env.run()
+            if not self.live:
+                rules = self.program.rules
+                for number in self.trace.value:
+                    session.fire(rules[number].key)
         finally:
             self.session = None
             env.reset()  # release this case's facts now, not at the next case
+        if self.errors.messages and session.error is None:
+            session.error = RuntimeError("".join(self.errors.messages).strip())
 
 
 class ClipsBackend:
@@ -293,12 +360,13 @@ class ClipsBackend:
 
     name = NAME
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, *, live: bool = False) -> None:
         if _clips is None:
             raise EngineError(f"clipspy is not usable here: {IMPORT_ERROR}")
         self.program = program
         self.version = version()
-        self._constructs = constructs(program)
+        self.live = live
+        self._constructs = constructs(program, live=live)
         self._slots = slot_names(program)
         self._pool: list[_Environment] = []
         self._lock = threading.Lock()
@@ -308,7 +376,7 @@ class ClipsBackend:
             raise EngineError(f"CLIPS refused the compiled program: {error}") from error
 
     def _new_environment(self) -> _Environment:
-        return _Environment(self.program, self._constructs, self._slots)
+        return _Environment(self.program, self._constructs, self._slots, self.live)
 
     def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
         """Assert the case fact, let the rules chain, and return the firing record."""
@@ -331,5 +399,5 @@ class ClipsBackend:
 
 
 def create(program: Program) -> ClipsBackend:
-    """A CLIPS backend for a compiled program."""
+    """A CLIPS backend for a compiled program (native mode)."""
     return ClipsBackend(program)
