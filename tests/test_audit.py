@@ -236,3 +236,17 @@ def test_field_changes_and_version_order() -> None:
         ("a.b", 1, 2), ("a.c[1]", 2, 3), ("a.d", "(absent)", 0)]
     assert version_key("1.10.0") > version_key("1.9.2")
     assert field_changes(1, 1.0) == [field_changes(1, 1.0)[0]]  # a type change is a change
+
+
+def test_validate_and_audit_a_single_file_ruleset(tmp_path: Path) -> None:
+    """A ruleset given as one JSON file validates and audits like a folder."""
+    from twitchrules._ruleset import _read_merged
+
+    document, _ = _read_merged(STARTER)
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(document), encoding="utf-8")
+    code, out, _ = cli("ruleset", "validate", str(single))
+    assert code == 0 and "ok: ruleset twitching 0.1.0" in out
+    code, out, _ = cli("ruleset", "audit", str(single), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["ruleset"]["sha256"] == load_ruleset(STARTER).sha256
