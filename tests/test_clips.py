@@ -1,0 +1,147 @@
+"""CLIPS backend specifics: its two modes agree, cases are isolated, threads, the default."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twitchrules import evaluate, load_ruleset
+from twitchrules._case_input import case_from_mapping
+from twitchrules._casegen import generate_cases
+from twitchrules._conditions import All, Any_, Atom, Missing
+from twitchrules._facts import build_facts
+from twitchrules.engine import available_engines, compile_program, default_engine, get_backend
+
+from .conftest import STARTER, base_case
+
+pytestmark = pytest.mark.skipif("clips" not in available_engines(),
+                                reason="clipspy is not installed")
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Any:
+    """The bundled clinical ruleset."""
+    return load_ruleset()
+
+
+@pytest.mark.parametrize("which", ["bundled", "starter"])
+def test_native_mode_matches_live_mode(which: str, bundled: Any) -> None:
+    """Rules asserting their own conclusions fire exactly as rules calling back into Python.
+
+    The live mode asserts what ``Session.fire`` returns, as the durable-rules backend does;
+    the native mode must give the same firing record on every case, on any Python.
+    """
+    from twitchrules.engine import _clips
+
+    ruleset = bundled if which == "bundled" else load_ruleset(STARTER)
+    program = compile_program(ruleset)
+    native, live = _clips.ClipsBackend(program), _clips.ClipsBackend(program, live=True)
+    differing = []
+    for number, case in enumerate(generate_cases(1000, 7, ruleset=ruleset)):
+        facts = build_facts(case_from_mapping(case), ruleset.definitions)
+        if native.run(facts) != live.run(facts):
+            differing.append(number)
+    assert differing == []
+
+
+def test_no_fact_survives_a_case(starter_ruleset: Path) -> None:
+    """After a run the environment holds no fact; the next case starts from nothing."""
+    from twitchrules.engine import _clips
+
+    backend = get_backend(load_ruleset(starter_ruleset), "clips")
+    assert isinstance(backend, _clips.ClipsBackend)
+    evaluate(base_case(weakness=True, muscle_wasting=True), ruleset=starter_ruleset,
+             engine="clips")
+    for environment in backend._pool:
+        assert environment.env.eval("(length$ (get-fact-list))") == 0
+        assert environment.trace.value == ()
+
+
+def test_threads_get_their_own_answers(starter_ruleset: Path) -> None:
+    """Eight threads evaluating different cases at once each get the sequential answer."""
+    ruleset = load_ruleset(starter_ruleset)
+    cases = generate_cases(64, 3, ruleset=ruleset)
+    expected = [evaluate(case, ruleset=ruleset, engine="clips").to_json() for case in cases]
+    failures: list[int] = []
+    start = threading.Barrier(8)
+
+    def work(offset: int) -> None:
+        start.wait()
+        for _ in range(5):
+            for index in range(offset, len(cases), 8):
+                if evaluate(cases[index], ruleset=ruleset, engine="clips").to_json() != expected[index]:
+                    failures.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    backend = get_backend(ruleset, "clips")
+    assert 1 <= len(backend._pool) <= 8  # at most one environment per concurrent thread
+
+
+def test_engine_named_in_result(starter_ruleset: Path) -> None:
+    """The result says CLIPS produced it, with the clipspy version."""
+    from importlib import metadata
+
+    result = evaluate(base_case(), ruleset=starter_ruleset, engine="clips")
+    assert result.engine.name == "clips"
+    assert result.engine.version == metadata.version("clipspy")
+
+
+def test_default_engine() -> None:
+    """durable-rules where it imports (the reference engine), CLIPS elsewhere."""
+    expected = "durable" if "durable" in available_engines() else "clips"
+    assert default_engine() == expected
+
+
+def test_conditions_compile_to_the_same_truth() -> None:
+    """Each kind of condition node gives CLIPS the truth value ``Atom.holds`` gives."""
+    from twitchrules.engine import _clips
+
+    clips = pytest.importorskip("clips")
+    names = {"b": "b", "n": "n", "w": "w"}
+    cases: list[tuple[Any, dict[str, Any], bool]] = [
+        (Atom("b", "is", True), {"b": True}, True),
+        (Atom("b", "is", True), {"b": False}, False),
+        (Atom("b", "is", False), {}, False),
+        (Atom("n", "is", 2), {"n": 2.0}, True),
+        (Atom("n", "gte", 14), {"n": 14}, True),
+        (Atom("n", "gt", 14), {"n": 14}, False),
+        (Atom("n", "lt", 0.5), {"n": 0.49}, True),
+        (Atom("n", "lte", 0.1), {}, False),
+        (Atom("w", "in", ("a", 'q"uote')), {"w": 'q"uote'}, True),
+        (Atom("w", "in", ("a", "b")), {"w": "nil"}, False),
+        (Missing("w"), {}, True),
+        (Missing("w"), {"w": "nil"}, False),
+        (All(()), {}, True),
+        (Any_(()), {}, False),
+        (Any_((Atom("b", "is", True), Missing("b"))), {}, True),
+        (All((Atom("b", "is", True), Atom("n", "gt", 1))), {"b": True, "n": 1}, False),
+    ]
+    env = clips.Environment()
+    for condition, facts, truth in cases:
+        slots = _clips._Slots(names)
+        test = _clips._test(condition, slots)
+        bound = " ".join(  # the variables stand for the case fact's slots; absent is nil
+            f"(bind {var} {_clips._literal(facts[fact]) if fact in facts else 'nil'})"
+            for fact, var in slots.used.items())
+        got = env.eval(f"(progn {bound} {test})")
+        assert (got == "TRUE") is truth, (condition, facts, test)
+
+
+def test_salience_follows_priority(bundled: Any) -> None:
+    """CLIPS saliences order the compiled rules as the program's priorities do."""
+    from twitchrules.engine import _clips
+
+    program = compile_program(bundled)
+    salience = _clips.saliences(program)
+    by_priority = sorted(program.rules, key=lambda rule: (rule.priority, rule.key.split("_")[1]))
+    by_salience = sorted(program.rules, key=lambda rule: -salience[rule.key])
+    assert [rule.priority for rule in by_priority] == [rule.priority for rule in by_salience]
+    assert len(set(salience.values())) == len(program.rules)

@@ -1,0 +1,98 @@
+"""Conformance: durable-rules and CLIPS give identical results on the same ruleset.
+
+Every case file in ``tests/cases/`` plus 1,000 generated valid cases (seeded, so the same
+cases on every run) are evaluated on both backends. The results must be identical apart from
+``engine``: triage, differential with scores, checklist, recommendations, missing
+information, notices, and the trace (the same rules with the same conclusions, in the same
+order). The engines' own firing records must be identical too, conjunct keys included.
+
+Skipped where durable-rules does not import (CPython 3.13+); there, ``tests/test_clips.py``
+still checks the CLIPS backend against its own live (callback) mode.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twitchrules import evaluate, load_ruleset
+from twitchrules._case_input import case_from_mapping
+from twitchrules._casegen import generate_cases
+from twitchrules._facts import build_facts
+from twitchrules.engine import available_engines, get_backend
+
+from .conftest import STARTER
+
+pytestmark = pytest.mark.skipif(
+    not {"durable", "clips"} <= set(available_engines()),
+    reason="needs both durable-rules and CLIPS (durable-rules does not import on this Python)",
+)
+
+CASE_FILES = sorted((Path(__file__).resolve().parent / "cases").glob("*.json"))
+GENERATED = 1000
+SEED = 20261120
+
+
+def _without_engine(result: Any) -> dict[str, Any]:
+    data = result.to_dict()
+    data.pop("engine")
+    return data
+
+
+def _differences(cases: list[dict[str, Any]], ruleset: Any) -> list[str]:
+    """Every case on which the two backends differ, in words (empty when they agree)."""
+    durable, clips = get_backend(ruleset, "durable"), get_backend(ruleset, "clips")
+    problems: list[str] = []
+    for number, case in enumerate(cases):
+        on_durable = evaluate(case, ruleset=ruleset, engine="durable")
+        on_clips = evaluate(case, ruleset=ruleset, engine="clips")
+        assert on_durable.engine.name != on_clips.engine.name
+        if _without_engine(on_durable) != _without_engine(on_clips):
+            problems.append(f"case {number}: results differ: {json.dumps(case)}")
+            continue
+        facts = build_facts(case_from_mapping(case), ruleset.definitions)
+        if durable.run(facts) != clips.run(facts):
+            problems.append(f"case {number}: firing records differ: {json.dumps(case)}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Any:
+    """The bundled clinical ruleset."""
+    return load_ruleset()
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_case_file_same_on_both_engines(path: Path, bundled: Any) -> None:
+    """A case file gives the same result on durable-rules and on CLIPS."""
+    case = json.loads(path.read_text(encoding="utf-8"))["case"]
+    assert _differences([case], bundled) == []
+
+
+def test_generated_cases_same_on_both_engines(bundled: Any) -> None:
+    """1,000 generated valid cases give the same results on both engines (bundled ruleset)."""
+    cases = generate_cases(GENERATED, SEED, ruleset=bundled)
+    assert len(cases) == GENERATED
+    problems = _differences(cases, bundled)
+    assert problems == [], f"{len(problems)} of {GENERATED} differ; first: {problems[:3]}"
+
+
+def test_generated_cases_same_on_both_engines_starter() -> None:
+    """The same holds on the small starter ruleset (different shapes of rules)."""
+    starter = load_ruleset(STARTER)
+    cases = generate_cases(300, SEED + 1, ruleset=starter)
+    assert _differences(cases, starter) == []
+
+
+def test_generated_cases_exercise_the_ruleset(bundled: Any) -> None:
+    """The generated cases fire most rules, so the comparison above means something."""
+    cases = generate_cases(GENERATED, SEED, ruleset=bundled)
+    backend = get_backend(bundled, "clips")
+    fired: set[int] = set()
+    for case in cases:
+        fired.update(backend.run(build_facts(case_from_mapping(case), bundled.definitions)).fired)
+    assert len(fired) >= 0.9 * len(bundled.rules), (
+        f"only {len(fired)} of {len(bundled.rules)} rules fired")
