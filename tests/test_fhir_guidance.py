@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
+from pathlib import Path
 
 import pytest
 
-from twitchrules import evaluate
+from twitchrules import evaluate, load_ruleset
+from twitchrules._html import render_html
 from twitchrules._result import Notice
 
 from .conftest import STARTER, base_case, load_example
@@ -111,3 +114,19 @@ def test_minor_gets_a_warning_issue() -> None:
     assert issues == {"outside-intended-population": "warning", "not-a-diagnosis": "information"}
     assert resource["note"][0]["text"] == "outside-intended-population: Under 18."
     GuidanceResponse.model_validate(resource)
+
+
+CASE_FILES = sorted((Path(__file__).parent / "cases").glob("*.json"))
+
+
+@pytest.mark.parametrize("case_file", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_every_test_case_exports_valid_fhir_and_html(case_file: Path) -> None:
+    """Every case of tests/cases on the bundled ruleset exports a valid resource and a page."""
+    case = json.loads(case_file.read_text(encoding="utf-8"))["case"]
+    result = evaluate(case)
+    resource = guidance_response(result)
+    GuidanceResponse.model_validate(resource)
+    assert resource["moduleCanonical"].endswith(f"|{result.ruleset.version}")
+    assert resource["status"] == ("data-requested" if result.missing_information else "success")
+    page = render_html(result, load_ruleset())
+    assert html.escape(result.triage.timeframe) in page
