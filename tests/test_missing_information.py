@@ -81,3 +81,14 @@ def test_missing_input_found_through_a_chain() -> None:
     case["twitching"]["relieved_by_rest"] = False
     decided = evaluate(case, ruleset=ruleset)
     assert decided.triage.level == "prompt" and "CL-REFERRAL" in decided.triage.rules
+
+
+def test_qualifiers_follow_a_known_absent_parent() -> None:
+    """With weakness known absent, its qualifiers are not asked for; with it unknown they may be."""
+    persistent = base_case(weakness=False)
+    persistent["twitching"]["regions"][0]["since"] = "2026-08-01"
+    listed = {m.input for m in evaluate(persistent).missing_information}
+    assert not {"weakness_progressive", "weakness_asymmetric"} & listed
+    del persistent["findings"]["weakness"]
+    unknown = {m.input for m in evaluate(persistent).missing_information}
+    assert "weakness" in unknown

@@ -1,7 +1,9 @@
 """Facts: a validated case -> the flat, named facts that rule conditions match.
 
 Inputs that the case does not give are left out: absent is unknown, never false.
-Computed facts (durations, segments, sides) always have a value, since the contract makes
+Qualifiers declared in ``definitions.qualifiers`` (e.g. ``weakness_progressive`` under
+``weakness``) are taken as false when their parent is known false: a logical consequence,
+not a default. Computed facts (durations, segments, sides) always have a value, since the contract makes
 regions and dates required. The segment map and the "persists" threshold come from the
 ruleset's ``definitions``, so a reviewer sees them next to the rules.
 """
@@ -73,6 +75,10 @@ def build_facts(case: Case, definitions: Mapping[str, Any]) -> dict[str, FactVal
     """The known facts of a case, by name; unknown inputs are absent."""
     segments: Mapping[str, list[str]] = definitions["segments"]
     facts: dict[str, FactValue] = dict(case.known_findings())
+    for parent, qualifiers in definitions.get("qualifiers", {}).items():
+        if facts.get(parent) is False:  # e.g. no weakness: no progressive weakness either
+            for qualifier in qualifiers:
+                facts.setdefault(qualifier, False)
     twitching = case.twitching
     if twitching.course != "unknown":
         facts["course"] = twitching.course

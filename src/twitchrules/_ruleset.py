@@ -238,6 +238,12 @@ class _Checker:
                 if region not in REGIONS:
                     self.add(f"ruleset: definitions.segments.{segment}", f"unknown region '{region}'")
         catalogue = fact_catalogue(definitions["segments"])
+        for parent, qualifiers in definitions.get("qualifiers", {}).items():
+            for name in (parent, *qualifiers):
+                spec = catalogue.get(name)
+                if spec is None or spec.kind != "input" or spec.type != "boolean":
+                    self.add(f"ruleset: definitions.qualifiers.{parent}",
+                             f"'{name}' is not a true/false finding")
         for finding in definitions["red_flag_findings"]:
             if catalogue.get(finding, FactSpec("", "", "")).kind != "input":
                 self.add("ruleset: definitions.red_flag_findings", f"unknown finding '{finding}'")
