@@ -85,14 +85,3 @@ def test_generated_cases_same_on_both_engines_starter() -> None:
     starter = load_ruleset(STARTER)
     cases = generate_cases(300, SEED + 1, ruleset=starter)
     assert _differences(cases, starter) == []
-
-
-def test_generated_cases_exercise_the_ruleset(bundled: Any) -> None:
-    """The generated cases fire most rules, so the comparison above means something."""
-    cases = generate_cases(GENERATED, SEED, ruleset=bundled)
-    backend = get_backend(bundled, "clips")
-    fired: set[int] = set()
-    for case in cases:
-        fired.update(backend.run(build_facts(case_from_mapping(case), bundled.definitions)).fired)
-    assert len(fired) >= 0.9 * len(bundled.rules), (
-        f"only {len(fired)} of {len(bundled.rules)} rules fired")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._conditions import atoms
@@ -114,6 +114,18 @@ def generate_case(rng: random.Random, thresholds: Mapping[str, list[float]] | No
             "twitching": twitching, "findings": findings}
 
 
+def iter_cases(seed: int = 0, *, ruleset: Any = None) -> Iterator[dict[str, Any]]:
+    """An endless stream of valid cases, the same for the same ``seed`` (and ruleset).
+
+    Holds nothing between cases, so it suits long runs that watch memory; repeats are
+    possible but rare (use ``generate_cases`` for a list of distinct cases).
+    """
+    rng = random.Random(seed)
+    thresholds = _thresholds(ruleset) if ruleset is not None else {}
+    while True:
+        yield generate_case(rng, thresholds)
+
+
 def generate_cases(n: int, seed: int = 0, *, ruleset: Any = None) -> list[dict[str, Any]]:
     """``n`` distinct valid cases, the same for the same ``seed`` (and ruleset).
 
@@ -122,12 +134,11 @@ def generate_cases(n: int, seed: int = 0, *, ruleset: Any = None) -> list[dict[s
         seed: the random seed; the list depends on nothing else but ``ruleset``.
         ruleset: optionally a loaded ``Ruleset`` whose numeric thresholds are drawn often.
     """
-    rng = random.Random(seed)
-    thresholds = _thresholds(ruleset) if ruleset is not None else {}
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
-    while len(cases) < n:
-        case = generate_case(rng, thresholds)
+    for case in iter_cases(seed, ruleset=ruleset):
+        if len(cases) == n:
+            break
         key = json.dumps(case, sort_keys=True)
         if key not in seen:
             seen.add(key)
