@@ -145,3 +145,24 @@ def test_salience_follows_priority(bundled: Any) -> None:
     by_salience = sorted(program.rules, key=lambda rule: -salience[rule.key])
     assert [rule.priority for rule in by_priority] == [rule.priority for rule in by_salience]
     assert len(set(salience.values())) == len(program.rules)
+
+
+def test_clips_runtime_error_fails_the_run(starter_ruleset: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error CLIPS reports while running a rule is an EngineError, not a quiet result."""
+    from twitchrules import EngineError
+    from twitchrules.engine import _clips
+
+    real = _clips.constructs
+
+    def with_a_broken_rule(program: Any, *, live: bool = False) -> list[str]:
+        return [*real(program, live=live),
+                "(defrule broken (case) => (bind ?x (div 1 (- 1 1))))"]
+
+    monkeypatch.setattr(_clips, "constructs", with_a_broken_rule)
+    backend = _clips.ClipsBackend(compile_program(load_ruleset(starter_ruleset)))
+    facts = build_facts(case_from_mapping(base_case()), load_ruleset(starter_ruleset).definitions)
+    with pytest.raises(EngineError, match="CLIPS run failed"):
+        backend.run(facts)
+    for environment in backend._pool:  # the failed case left nothing behind
+        assert environment.env.eval("(length$ (get-fact-list))") == 0
