@@ -166,3 +166,45 @@ def test_clips_runtime_error_fails_the_run(starter_ruleset: Path,
         backend.run(facts)
     for environment in backend._pool:  # the failed case left nothing behind
         assert environment.env.eval("(length$ (get-fact-list))") == 0
+
+
+def test_two_counter_tests_in_one_conjunct(tmp_path: Path) -> None:
+    """Each counter test matches a counter fact of its own (no variable shared between them)."""
+    import shutil
+
+    from twitchrules.engine import _clips
+
+    shutil.copytree(STARTER, tmp_path / "starter")
+    (tmp_path / "starter" / "rules" / "90-two-counters.yaml").write_text("""rules:
+  - id: TWO-COUNTERS
+    version: 1.0.0
+    title: At least one and at least two checklist items
+    when:
+      all:
+        - {fact: checklist_met_count, gte: 1}
+        - {fact: checklist_met_count, gte: 2}
+        - {fact: age, gte: 18}
+    then:
+      - recommend: {id: two-counters, text: Two counter tests held., source: test}
+    explanation: A test rule.
+    provenance:
+      source: {passage: ART-CHECKLIST-THRESHOLD}
+      author: twitchrules project
+      status: draft
+      reviewer: null
+      date: "2026-11-25"
+""", encoding="utf-8")
+    ruleset = load_ruleset(tmp_path / "starter")
+    rule = next(rule for rule in ruleset.rules if rule.id == "TWO-COUNTERS")
+    program = compile_program(ruleset)
+    assert any(len(compiled.counters) == 2 for compiled in program.rules)
+    native, live = _clips.ClipsBackend(program), _clips.ClipsBackend(program, live=True)
+    fired_somewhere = False
+    for case in generate_cases(300, 9, ruleset=ruleset):
+        facts = build_facts(case_from_mapping(case), ruleset.definitions)
+        run = native.run(facts)
+        assert run == live.run(facts)
+        if "durable" in available_engines():
+            assert run == get_backend(ruleset, "durable").run(facts)
+        fired_somewhere = fired_somewhere or rule.index in run.fired
+    assert fired_somewhere

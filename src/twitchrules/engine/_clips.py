@@ -154,12 +154,13 @@ def _defrule(compiled: CompiledRule, program: Program, slot_names: Mapping[str, 
         patterns.append(_case_pattern(compiled.case, slot_names))
     for name in compiled.derived:
         patterns.append(f"({'d' if definite else 'p'} (n {_string(name)}))")
-    for atom in compiled.counters:
+    for position, atom in enumerate(compiled.counters):  # each test matches its own fact
         if atom.op not in _COMPARISONS or not _is_number(atom.value):
             raise EngineError(f"a counter test CLIPS cannot compile: {atom}")
+        var = f"?c{position}"
         patterns.append(
             f"({'c' if definite else 'pc'} (n {_string(atom.fact)}) "
-            f"(v ?c&:({_COMPARISONS[atom.op]} ?c {_literal(atom.value)})))"
+            f"(v {var}&:({_COMPARISONS[atom.op]} {var} {_literal(atom.value)})))"
         )
     if not patterns:  # an always-true condition still needs a fact to match
         patterns.append("(case)")
