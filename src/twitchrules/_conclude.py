@@ -1,33 +1,20 @@
 """Conclusions: an engine run -> the contract result (triage, differential, checklist, trace).
 
-Output models are built with ``model_construct`` (no re-validation of values this module
-computes itself); tests validate real results against the models and the published schema.
-
 Everything here reads the firing record; nothing matches rules again. The one three-valued
 judgement made here is attribution: for each rule the engine left undecided, which unknown
 inputs would decide it, and whether its firing would change the triage or the differential.
+The parts are built as plain data and validated once, by ``Result.model_validate``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._conditions import UNKNOWN, Knowledge, atoms, kleene
 from ._facts import COUNTERS, FactValue
-from ._result import (
-    Checklist,
-    ChecklistItem,
-    DifferentialEntry,
-    EngineInfo,
-    MissingInput,
-    Notice,
-    Recommendation,
-    Result,
-    RulesetInfo,
-    TraceEntry,
-    Triage,
-)
+from ._result import Result
 from ._ruleset import Rule, Ruleset
 from ._vocabulary import level_rank
 from .engine import EngineRun
@@ -51,7 +38,21 @@ def _describe(conclusion: Mapping[str, Any]) -> str:
     return f"notice {body['code']}"
 
 
-def _matched(rule: Rule, key: str, run: EngineRun, facts: Mapping[str, FactValue],
+_TEXTS: dict[str, list[tuple[list[str], str]]] = {}
+_TEXTS_LOCK = threading.Lock()
+
+
+def _rule_texts(ruleset: Ruleset) -> list[tuple[list[str], str]]:
+    """Per rule: what it concludes, in words, and its source label (fixed per ruleset)."""
+    with _TEXTS_LOCK:
+        if ruleset.sha256 not in _TEXTS:
+            _TEXTS[ruleset.sha256] = [
+                ([_describe(c) for c in rule.then], ruleset.source_label(rule.provenance))
+                for rule in ruleset.rules]
+        return _TEXTS[ruleset.sha256]
+
+
+def _matched(rule: Rule, run: EngineRun, facts: Mapping[str, FactValue],
              ruleset: Ruleset) -> dict[str, Any]:
     matched: dict[str, Any] = {}
     for atom in atoms(rule.condition):
@@ -74,69 +75,68 @@ class _Builder:
         self.facts = facts
         self.fired = [ruleset.rules[i] for i in run.fired]
 
-    def triage(self) -> tuple[Triage, bool]:
+    def triage(self) -> tuple[dict[str, Any], bool]:
         setting = [(rule, rule.triage) for rule in self.fired if rule.triage is not None]
         if not setting:
             default = self.ruleset.data["triage_default"]
-            return Triage.model_construct(level=default["level"], timeframe=default["timeframe"],
-                          reasons=[default["reason"]], rules=[default["id"]]), True
+            return {"level": default["level"], "timeframe": default["timeframe"],
+                    "reasons": [default["reason"]], "rules": [default["id"]]}, True
         top = max(level_rank(body["level"]) for _, body in setting)
         chosen = [(rule, body) for rule, body in setting if level_rank(body["level"]) == top]
-        reasons = list(dict.fromkeys(body["reason"] for _, body in chosen))
-        return Triage.model_construct(level=chosen[0][1]["level"], timeframe=chosen[0][1]["timeframe"],
-                      reasons=reasons, rules=[rule.id for rule, _ in chosen]), False
+        return {"level": chosen[0][1]["level"], "timeframe": chosen[0][1]["timeframe"],
+                "reasons": list(dict.fromkeys(body["reason"] for _, body in chosen)),
+                "rules": [rule.id for rule, _ in chosen]}, False
 
-    def checklist(self) -> Checklist:
+    def checklist(self) -> dict[str, Any]:
         spec = self.ruleset.data["checklist"]
+        found: dict[str, tuple[set[str], list[str], list[str]]] = {
+            item["id"]: (set(), [], []) for item in spec["items"]}
+        for rule in self.fired:
+            for body in rule.conclusions("checklist"):
+                statuses, evidence, rules = found[body["item"]]
+                statuses.add(body["status"])
+                evidence.append(body["evidence"])
+                rules.append(rule.id)
         items = []
         for item in spec["items"]:
-            statuses, evidence, rules = set(), [], []
-            for rule in self.fired:
-                for body in rule.conclusions("checklist"):
-                    if body["item"] == item["id"]:
-                        statuses.add(body["status"])
-                        evidence.append(body["evidence"])
-                        rules.append(rule.id)
+            statuses, evidence, rules = found[item["id"]]
             status = "met" if "met" in statuses else "not_met" if statuses else "unknown"
-            items.append(ChecklistItem.model_construct(id=item["id"], text=item["text"], status=status,
-                                       evidence=list(dict.fromkeys(evidence)), rules=rules))
-        count = sum(item.status == "met" for item in items)
-        return Checklist.model_construct(items=items, count=count, threshold=spec["threshold"],
-                         referral=count >= spec["threshold"])
+            items.append({"id": item["id"], "text": item["text"], "status": status,
+                          "evidence": list(dict.fromkeys(evidence)), "rules": rules})
+        count = sum(item["status"] == "met" for item in items)
+        return {"items": items, "count": count, "threshold": spec["threshold"],
+                "referral": count >= spec["threshold"]}
 
-    def differential(self) -> list[DifferentialEntry]:
+    def differential(self) -> list[dict[str, Any]]:
         conditions = self.ruleset.data["conditions"]
+        evidence: dict[str, list[tuple[Rule, Mapping[str, Any]]]] = {}
+        for rule in self.fired:
+            for body in rule.conclusions("evidence"):
+                evidence.setdefault(body["condition"], []).append((rule, body))
         entries = []
         for position, (condition, meta) in enumerate(conditions.items()):
-            keep_for, keep_against, miss_for, miss_against, rules = 1.0, 1.0, [], [], []
-            for rule in self.fired:
-                for body in rule.conclusions("evidence"):
-                    if body["condition"] != condition:
-                        continue
-                    if body["direction"] == "for":
-                        keep_for *= 1 - body["weight"]
-                        miss_for.extend(body["findings"])
-                    else:
-                        keep_against *= 1 - body["weight"]
-                        miss_against.extend(body["findings"])
-                    if rule.id not in rules:
-                        rules.append(rule.id)
+            keep_for, keep_against, found_for, found_against, rules = 1.0, 1.0, [], [], []
+            for rule, body in evidence.get(condition, ()):
+                if body["direction"] == "for":
+                    keep_for *= 1 - body["weight"]
+                    found_for.extend(body["findings"])
+                else:
+                    keep_against *= 1 - body["weight"]
+                    found_against.extend(body["findings"])
+                if rule.id not in rules:
+                    rules.append(rule.id)
             score = round((1 - keep_for) * keep_against, 3)
-            if not miss_for and keep_for == 1.0 or score <= 0:
+            if keep_for == 1.0 or score <= 0:
                 continue
-            entries.append((-score, position, condition, meta, score, miss_for, miss_against,
-                            rules))
+            entries.append((-score, position, {
+                "condition": condition, "title": meta["title"], "score": score,
+                "for": list(dict.fromkeys(found_for)),
+                "against": list(dict.fromkeys(found_against)),
+                "tests": list(meta["tests"]), "rules": rules}))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
-        return [
-            DifferentialEntry.model_construct(condition=condition, title=meta["title"], rank=rank, score=score,
-                              for_=list(dict.fromkeys(for_)),
-                              against=list(dict.fromkeys(against)),
-                              tests=list(meta["tests"]), rules=rules)
-            for rank, (_, _, condition, meta, score, for_, against, rules) in enumerate(
-                entries, start=1)
-        ]
+        return [{**entry, "rank": rank} for rank, (_, _, entry) in enumerate(entries, start=1)]
 
-    def recommendations(self) -> list[Recommendation]:
+    def recommendations(self) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for rule in self.fired:
             for body in rule.conclusions("recommend"):
@@ -144,29 +144,30 @@ class _Builder:
                                                       "rules": [], "source": body["source"]})
                 if rule.id not in entry["rules"]:
                     entry["rules"].append(rule.id)
-        return [Recommendation.model_construct(**entry) for entry in found.values()]
-
-    def notices(self) -> list[Notice]:
-        found: dict[str, Notice] = {}
-        for rule in self.fired:
-            for body in rule.conclusions("notice"):
-                found.setdefault(body["code"], Notice.model_construct(code=body["code"], message=body["message"]))
         return list(found.values())
 
-    def trace(self, default_used: bool) -> list[TraceEntry]:
+    def notices(self) -> list[dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for rule in self.fired:
+            for body in rule.conclusions("notice"):
+                found.setdefault(body["code"], {"code": body["code"], "message": body["message"]})
+        return list(found.values())
+
+    def trace(self, default_used: bool) -> list[dict[str, Any]]:
+        texts = _rule_texts(self.ruleset)
         entries = [
-            TraceEntry.model_construct(rule=rule.id, version=rule.version,
-                       matched=_matched(rule, key, self.run, self.facts, self.ruleset),
-                       concluded=[_describe(c) for c in rule.then],
-                       source=self.ruleset.source_label(rule.provenance))
-            for rule, key in zip(self.fired, self.run.fired_keys, strict=True)
+            {"rule": rule.id, "version": rule.version,
+             "matched": _matched(rule, self.run, self.facts, self.ruleset),
+             "concluded": texts[rule.index][0], "source": texts[rule.index][1]}
+            for rule in self.fired
         ]
         if default_used:
             default = self.ruleset.data["triage_default"]
-            entries.append(TraceEntry.model_construct(
-                rule=default["id"], version=default["version"], matched={},
-                concluded=[f"triage {default['level']}: {default['timeframe']} (no triage rule fired)"],
-                source=self.ruleset.source_label(default["provenance"])))
+            entries.append({
+                "rule": default["id"], "version": default["version"], "matched": {},
+                "concluded": [f"triage {default['level']}: {default['timeframe']}"
+                              " (no triage rule fired)"],
+                "source": self.ruleset.source_label(default["provenance"])})
         return entries
 
     def blame_of(self) -> Callable[[Rule], frozenset[str]]:
@@ -222,13 +223,14 @@ class _Builder:
             input_names=inputs)
         return blame
 
-    def missing(self, triage: Triage, default_used: bool,
-                differential: list[DifferentialEntry]) -> list[MissingInput]:
-        ruleset = self.ruleset
-        listed = {entry.condition for entry in differential}
+    def missing(self, triage: Mapping[str, Any], default_used: bool,
+                differential: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ruleset, run = self.ruleset, self.run
+        listed = {entry["condition"] for entry in differential}
+        level = level_rank(triage["level"])
         blame = self.blame_of()
         undecided = [rule for rule in ruleset.rules
-                     if rule.index in self.run.possible and rule.index not in self.run.fired]
+                     if rule.index in run.possible and rule.index not in run.fired]
         possibly_supported = {
             body["condition"] for rule in undecided for body in rule.conclusions("evidence")
             if body["direction"] == "for"}
@@ -237,47 +239,48 @@ class _Builder:
             effects = []
             body = rule.triage
             if body is not None and (
-                level_rank(body["level"]) > level_rank(triage.level)
-                or (default_used and body["level"] != triage.level)
+                level_rank(body["level"]) > level
+                or (default_used and body["level"] != triage["level"])
             ):
                 effects.append(f"could make the triage {body['level']}")
             for evidence in rule.conclusions("evidence"):
                 condition = evidence["condition"]
-                if evidence["direction"] == "for" or condition in listed | possibly_supported:
-                    effects.append(f"could change the differential ({condition})")
+                if evidence["direction"] == "for" or condition in listed or (
+                        condition in possibly_supported):
+                    effects.append(f"could change the differential: {condition}")
             if not effects:
                 continue
             culprits = blame(rule)
             for effect in dict.fromkeys(effects):
                 for name in culprits:
-                    entry = reasons.setdefault(name, {})
-                    entry.setdefault(effect, []).append(rule.id)
-        order = list(ruleset.input_names.values())
+                    reasons.setdefault(name, {}).setdefault(effect, []).append(rule.id)
+        order = {name: position for position, name in enumerate(ruleset.input_names.values())}
         result = []
-        for name in sorted(reasons, key=order.index):
+        for name in sorted(reasons, key=order.__getitem__):
             effects = reasons[name]
             why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rules))})"
                             for effect, rules in effects.items())
             rules = list(dict.fromkeys(r for rules in effects.values() for r in rules))
-            result.append(MissingInput.model_construct(input=name, why=f"Unknown: {why}.", rules=rules))
+            result.append({"input": name, "why": f"Unknown: {why}.", "rules": rules})
         return result
 
 
 def build_result(*, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue],
-                 engine: EngineInfo, package_version: str) -> Result:
-    """Assemble the contract result from one engine run."""
+                 engine: Mapping[str, str], package_version: str) -> Result:
+    """Assemble the contract result from one engine run (validated once, as a whole)."""
     builder = _Builder(ruleset, run, facts)
     triage, default_used = builder.triage()
     differential = builder.differential()
-    return Result.model_construct(
-        package_version=package_version,
-        engine=engine,
-        ruleset=RulesetInfo.model_construct(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
-        triage=triage,
-        differential=differential,
-        recommendations=builder.recommendations(),
-        checklist=builder.checklist(),
-        missing_information=builder.missing(triage, default_used, differential),
-        notices=builder.notices(),
-        trace=builder.trace(default_used),
-    )
+    return Result.model_validate({
+        "contract_version": "1",
+        "package_version": package_version,
+        "engine": dict(engine),
+        "ruleset": {"name": ruleset.name, "version": ruleset.version, "sha256": ruleset.sha256},
+        "triage": triage,
+        "differential": differential,
+        "recommendations": builder.recommendations(),
+        "checklist": builder.checklist(),
+        "missing_information": builder.missing(triage, default_used, differential),
+        "notices": builder.notices(),
+        "trace": builder.trace(default_used),
+    })

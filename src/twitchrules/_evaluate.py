@@ -12,7 +12,7 @@ from ._case import Case
 from ._case_input import case_from_mapping
 from ._conclude import build_result
 from ._facts import build_facts
-from ._result import EngineInfo, Result
+from ._result import Result
 from ._ruleset import Ruleset, load_ruleset
 from .engine import get_backend
 
@@ -61,6 +61,6 @@ def evaluate(
     run = backend.run(facts)
     return build_result(
         ruleset=loaded, run=run, facts=facts,
-        engine=EngineInfo.model_construct(name=backend.name, version=backend.version),
+        engine={"name": backend.name, "version": backend.version},
         package_version=__version__,
     )

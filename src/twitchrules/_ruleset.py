@@ -83,7 +83,7 @@ class Ruleset:
         """The ruleset's definitions (segments, thresholds, red-flag findings)."""
         return self.data["definitions"]
 
-    @property
+    @cached_property
     def passages(self) -> dict[str, Mapping[str, Any]]:
         """The quoted source passages, by id."""
         return {p["id"]: p for p in self.data.get("passages", [])}
