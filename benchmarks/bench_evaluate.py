@@ -15,16 +15,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from casegen import generate_cases  # noqa: E402
-
-from twitchrules import Case, available_engines, evaluate, load_ruleset  # noqa: E402
-from twitchrules._facts import build_facts  # noqa: E402
-from twitchrules.engine import get_backend  # noqa: E402
+from twitchrules import Case, available_engines, evaluate, load_ruleset
+from twitchrules._casegen import generate_cases
+from twitchrules._facts import build_facts
+from twitchrules.engine import get_backend
 
 
 def rss_kib() -> int:
