@@ -45,3 +45,14 @@ def test_result_round_trips_through_the_model() -> None:
     result = evaluate(load_example("mark.json"), ruleset=STARTER)
     again = Result.model_validate(result.to_dict())
     assert again.to_json() == result.to_json()
+
+
+def test_differential_evidence_carries_values() -> None:
+    """Each differential finding comes with the value the case gave, so 'for: numbness' reads as 'no'."""
+    result = evaluate(load_example("mark.json"))
+    mmn = next(entry for entry in result.differential if entry.condition == "mmn")
+    values = {(item.finding, item.direction): item.value for item in mmn.evidence}
+    assert values[("weakness_asymmetric", "for")] is True
+    assert values[("numbness", "for")] is False
+    assert "numbness: no" in mmn.findings_in_words("for")
+    assert {item.finding for item in mmn.evidence if item.direction == "for"} == set(mmn.for_)

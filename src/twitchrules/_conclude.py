@@ -1,19 +1,18 @@
 """Conclusions: an engine run -> the contract result (triage, differential, checklist, trace).
 
-Everything here reads the firing record; nothing matches rules again. The one three-valued
-judgement made here is attribution: for each rule the engine left undecided, which unknown
-inputs would decide it, and whether its firing would change the triage or the differential.
-The parts are built as plain data and validated once, by ``Result.model_validate``.
+Everything here reads the firing record; nothing matches rules again (the three-valued
+attribution of missing information is in ``_missing``). The parts are built as plain data
+and validated once, by ``Result.model_validate``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ._conditions import UNKNOWN, Knowledge, atoms, kleene
 from ._facts import COUNTERS, FactValue
+from ._missing import missing_information
 from ._result import Result
 from ._ruleset import Rule, Ruleset
 from ._vocabulary import level_rank
@@ -55,16 +54,14 @@ def _rule_texts(ruleset: Ruleset) -> list[tuple[list[str], str]]:
 def _matched(rule: Rule, run: EngineRun, facts: Mapping[str, FactValue],
              ruleset: Ruleset) -> dict[str, Any]:
     matched: dict[str, Any] = {}
-    for atom in atoms(rule.condition):
-        if atom.fact in matched:
-            continue
-        if atom.fact in ruleset.derived_names:
-            if atom.fact in run.derived:
-                matched[atom.fact] = True
-        elif atom.fact in COUNTERS:
-            matched[atom.fact] = run.counter_at_firing[rule.index]
-        elif atom.fact in facts:
-            matched[atom.fact] = facts[atom.fact]
+    for fact in rule.condition_facts:
+        if fact in facts:
+            matched[fact] = facts[fact]
+        elif fact in ruleset.derived_names:
+            if fact in run.derived:
+                matched[fact] = True
+        elif fact in COUNTERS:
+            matched[fact] = run.counter_at_firing[rule.index]
     return matched
 
 
@@ -111,12 +108,16 @@ class _Builder:
         conditions = self.ruleset.data["conditions"]
         evidence: dict[str, list[tuple[Rule, Mapping[str, Any]]]] = {}
         for rule in self.fired:
-            for body in rule.conclusions("evidence"):
+            for body in rule.evidence:
                 evidence.setdefault(body["condition"], []).append((rule, body))
         entries = []
         for position, (condition, meta) in enumerate(conditions.items()):
             keep_for, keep_against, found_for, found_against, rules = 1.0, 1.0, [], [], []
+            items = []
             for rule, body in evidence.get(condition, ()):
+                items.extend({"finding": name, "value": self._value_of(name),
+                              "direction": body["direction"], "rule": rule.id}
+                             for name in body["findings"])
                 if body["direction"] == "for":
                     keep_for *= 1 - body["weight"]
                     found_for.extend(body["findings"])
@@ -132,9 +133,14 @@ class _Builder:
                 "condition": condition, "title": meta["title"], "score": score,
                 "for": list(dict.fromkeys(found_for)),
                 "against": list(dict.fromkeys(found_against)),
-                "tests": list(meta["tests"]), "rules": rules}))
+                "tests": list(meta["tests"]), "rules": rules, "evidence": items}))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return [{**entry, "rank": rank} for rank, (_, _, entry) in enumerate(entries, start=1)]
+
+    def _value_of(self, name: str) -> FactValue | None:
+        if name in self.ruleset.derived_names:
+            return name in self.run.derived
+        return self.facts.get(name)
 
     def recommendations(self) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -170,100 +176,6 @@ class _Builder:
                 "source": self.ruleset.source_label(default["provenance"])})
         return entries
 
-    def blame_of(self) -> Callable[[Rule], frozenset[str]]:
-        """A memoised judge: the unknown inputs that leave an undecided rule undecided.
-
-        Derived facts and the checklist counter that are only possibly true take the blame
-        of the undecided rules that could produce them, resolved on demand.
-        """
-        ruleset, run = self.ruleset, self.run
-        undecided = run.possible - set(run.fired)
-        memo: dict[int, frozenset[str]] = {}
-        in_progress: set[int] = set()
-        inputs = ruleset.input_names
-
-        def blame(rule: Rule) -> frozenset[str]:
-            if rule.index in memo:
-                return memo[rule.index]
-            if rule.index in in_progress:  # a cycle adds nothing new
-                return frozenset()
-            in_progress.add(rule.index)
-            value, found = kleene(rule.condition, knowledge)
-            in_progress.discard(rule.index)
-            memo[rule.index] = found if value == UNKNOWN else frozenset()
-            return memo[rule.index]
-
-        def producers_blame(rules: list[Rule]) -> frozenset[str]:
-            found: frozenset[str] = frozenset()
-            for rule in rules:
-                if rule.index in undecided:
-                    found |= blame(rule)
-            return found
-
-        class _DerivedBlame(dict):
-            def __contains__(self, name: object) -> bool:
-                return name in run.derived_possible and name not in run.derived
-
-            def __getitem__(self, name: str) -> frozenset[str]:
-                return producers_blame(ruleset.producers.get(name, []))
-
-        class _CounterBlame(dict):
-            def get(self, name: str, default: Any = None) -> frozenset[str]:
-                rules = [rule for rule in ruleset.checklist_producers
-                         if any(b["status"] == "met" and b["item"] not in run.items_met
-                                for b in rule.conclusions("checklist"))]
-                return producers_blame(rules)
-
-        knowledge = Knowledge(
-            facts=self.facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(),
-            counters={_COUNTER: len(run.items_met)},
-            counters_possible={_COUNTER: len(run.items_possible)},
-            counter_blame=_CounterBlame(),
-            derived_names=ruleset.derived_names, counter_names=frozenset(COUNTERS),
-            input_names=inputs)
-        return blame
-
-    def missing(self, triage: Mapping[str, Any], default_used: bool,
-                differential: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        ruleset, run = self.ruleset, self.run
-        listed = {entry["condition"] for entry in differential}
-        level = level_rank(triage["level"])
-        blame = self.blame_of()
-        undecided = [rule for rule in ruleset.rules
-                     if rule.index in run.possible and rule.index not in run.fired]
-        possibly_supported = {
-            body["condition"] for rule in undecided for body in rule.conclusions("evidence")
-            if body["direction"] == "for"}
-        reasons: dict[str, dict[str, list[str]]] = {}
-        for rule in undecided:
-            effects = []
-            body = rule.triage
-            if body is not None and (
-                level_rank(body["level"]) > level
-                or (default_used and body["level"] != triage["level"])
-            ):
-                effects.append(f"could make the triage {body['level']}")
-            for evidence in rule.conclusions("evidence"):
-                condition = evidence["condition"]
-                if evidence["direction"] == "for" or condition in listed or (
-                        condition in possibly_supported):
-                    effects.append(f"could change the differential: {condition}")
-            if not effects:
-                continue
-            culprits = blame(rule)
-            for effect in dict.fromkeys(effects):
-                for name in culprits:
-                    reasons.setdefault(name, {}).setdefault(effect, []).append(rule.id)
-        order = {name: position for position, name in enumerate(ruleset.input_names.values())}
-        result = []
-        for name in sorted(reasons, key=order.__getitem__):
-            effects = reasons[name]
-            why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rules))})"
-                            for effect, rules in effects.items())
-            rules = list(dict.fromkeys(r for rules in effects.values() for r in rules))
-            result.append({"input": name, "why": f"Unknown: {why}.", "rules": rules})
-        return result
-
 
 def build_result(*, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue],
                  engine: Mapping[str, str], package_version: str) -> Result:
@@ -280,7 +192,8 @@ def build_result(*, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactVa
         "differential": differential,
         "recommendations": builder.recommendations(),
         "checklist": builder.checklist(),
-        "missing_information": builder.missing(triage, default_used, differential),
+        "missing_information": missing_information(
+            ruleset, run, facts, triage, default_used, {entry["condition"] for entry in differential}),
         "notices": builder.notices(),
         "trace": builder.trace(default_used),
     })

@@ -21,6 +21,7 @@ from ._facts import FactValue
 OPERATORS: tuple[str, ...] = ("is", "in", "gt", "gte", "lt", "lte")
 
 TRUE, FALSE, UNKNOWN = "true", "false", "unknown"
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -179,35 +180,35 @@ def kleene(condition: Condition, known: Knowledge) -> tuple[str, frozenset[str]]
     """Three-valued value of a condition and, when unknown, the inputs that leave it undecided."""
     if isinstance(condition, Atom):
         fact = condition.fact
-        if fact in known.counter_names:
-            if condition.holds(known.counters.get(fact, 0)):
-                return TRUE, frozenset()
-            if condition.holds(known.counters_possible.get(fact, 0)):
-                return UNKNOWN, known.counter_blame.get(fact, frozenset())
-            return FALSE, frozenset()
+        facts = known.facts
+        if fact in facts:  # derived facts and counters never share a name with case facts
+            return (TRUE if condition.holds(facts[fact]) else FALSE), _NONE
         if fact in known.derived_names:
             if fact in known.derived:
-                return TRUE, frozenset()
+                return TRUE, _NONE
             if fact in known.derived_possible:
                 return UNKNOWN, known.derived_possible[fact]
-            return FALSE, frozenset()
-        if fact not in known.facts:
-            if fact in known.input_names:
-                return UNKNOWN, frozenset({known.input_names[fact]})
-            return FALSE, frozenset()
-        return (TRUE if condition.holds(known.facts[fact]) else FALSE), frozenset()
+            return FALSE, _NONE
+        if fact in known.counter_names:
+            if condition.holds(known.counters.get(fact, 0)):
+                return TRUE, _NONE
+            if condition.holds(known.counters_possible.get(fact, 0)):
+                return UNKNOWN, known.counter_blame.get(fact, _NONE)
+            return FALSE, _NONE
+        if fact in known.input_names:
+            return UNKNOWN, frozenset({known.input_names[fact]})
+        return FALSE, _NONE
     if isinstance(condition, Missing):
-        return (FALSE if condition.fact in known.facts else TRUE), frozenset()
-    values = [kleene(part, known) for part in condition.parts]
-    if isinstance(condition, All):
-        if any(value == FALSE for value, _ in values):
-            return FALSE, frozenset()
-        if all(value == TRUE for value, _ in values):
-            return TRUE, frozenset()
-    else:
-        if any(value == TRUE for value, _ in values):
-            return TRUE, frozenset()
-        if all(value == FALSE for value, _ in values):
-            return FALSE, frozenset()
-    blame = frozenset().union(*(b for value, b in values if value == UNKNOWN))
-    return UNKNOWN, blame
+        return (FALSE if condition.fact in known.facts else TRUE), _NONE
+    # Short-circuit: a false part decides an All, a true part decides an Any.
+    decisive, other = (FALSE, TRUE) if isinstance(condition, All) else (TRUE, FALSE)
+    blame = _NONE
+    undecided = False
+    for part in condition.parts:
+        value, part_blame = kleene(part, known)
+        if value == decisive:
+            return decisive, _NONE
+        if value == UNKNOWN:
+            undecided = True
+            blame = blame | part_blame
+    return (UNKNOWN, blame) if undecided else (other, _NONE)

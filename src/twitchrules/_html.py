@@ -139,8 +139,8 @@ def render_html(result: Result, ruleset: Ruleset | None = None) -> str:
             parts.append(
                 f"<tr><td>{entry.rank}</td><td>{_e(entry.title)} "
                 f"<span class=\"muted\">({_e(entry.condition)})</span></td>"
-                f"<td>{entry.score}</td><td>{_list(entry.for_)}</td>"
-                f"<td>{_list(entry.against)}</td><td>{_list(entry.tests)}</td>"
+                f"<td>{entry.score}</td><td>{_list(entry.findings_in_words('for'))}</td>"
+                f"<td>{_list(entry.findings_in_words('against'))}</td><td>{_list(entry.tests)}</td>"
                 f"<td>{w.rules(entry.rules)}</td></tr>")
         parts.append("</tbody></table>")
     parts.append("</section>")

@@ -46,6 +46,26 @@ class Triage(_Out):
     rules: list[str]
 
 
+def finding_in_words(finding: str, value: bool | int | float | str | None) -> str:
+    """A finding with the value it had, e.g. ``weakness: no``, ``duration_days: 97``."""
+    if value is None:
+        return f"{finding}: unknown"
+    if isinstance(value, bool):
+        return f"{finding}: {'yes' if value else 'no'}"
+    return f"{finding}: {value}"
+
+
+class EvidenceItem(_Out):
+    """One finding behind a differential entry, with the value the case gave it."""
+
+    finding: str
+    value: bool | int | float | str | None = Field(
+        description="The value the finding had (null: unknown); 'for: weakness' with value "
+        "false means the absence of weakness supports the condition.")
+    direction: Literal["for", "against"]
+    rule: str
+
+
 class DifferentialEntry(_Out):
     """One condition of the differential with its evidence-derived score."""
 
@@ -57,6 +77,16 @@ class DifferentialEntry(_Out):
     against: list[str]
     tests: list[str]
     rules: list[str]
+    evidence: list[EvidenceItem] = Field(
+        description="The findings behind 'for' and 'against' with their values, rule by rule.")
+
+    def findings_in_words(self, direction: Literal["for", "against"]) -> list[str]:
+        """The findings on one side with their values, e.g. ``["weakness: no"]``."""
+        seen: dict[str, str] = {}
+        for item in self.evidence:
+            if item.direction == direction:
+                seen.setdefault(item.finding, finding_in_words(item.finding, item.value))
+        return list(seen.values())
 
 
 class Recommendation(_Out):

@@ -59,6 +59,16 @@ class Rule:
         return self._by_kind.get(kind, [])
 
     @cached_property
+    def evidence(self) -> list[Mapping[str, Any]]:
+        """This rule's differential evidence conclusions, in order."""
+        return self.conclusions("evidence")
+
+    @cached_property
+    def condition_facts(self) -> tuple[str, ...]:
+        """The fact names its condition tests, each once, in reading order."""
+        return tuple(dict.fromkeys(atom.fact for atom in atoms(self.condition)))
+
+    @cached_property
     def triage(self) -> Mapping[str, Any] | None:
         """The triage this rule sets, if any."""
         found = self.conclusions("triage")
@@ -92,6 +102,11 @@ class Ruleset:
     def input_names(self) -> dict[str, str]:
         """Facts that may be unknown, mapped to the contract input name they report as."""
         return {name: spec.input_name for name, spec in self.catalogue.items() if spec.kind == "input"}
+
+    @cached_property
+    def input_order(self) -> dict[str, int]:
+        """Contract input names in catalogue order (the order missing information is listed in)."""
+        return {name: position for position, name in enumerate(self.input_names.values())}
 
     @cached_property
     def producers(self) -> dict[str, list[Rule]]:

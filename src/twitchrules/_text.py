@@ -20,9 +20,9 @@ def render_text(result: Result) -> str:
     for entry in result.differential:
         lines.append(f"  {entry.rank}. {entry.title} [{entry.condition}] score {entry.score}")
         if entry.for_:
-            lines.append(f"     for: {', '.join(entry.for_)}")
+            lines.append(f"     for: {', '.join(entry.findings_in_words('for'))}")
         if entry.against:
-            lines.append(f"     against: {', '.join(entry.against)}")
+            lines.append(f"     against: {', '.join(entry.findings_in_words('against'))}")
         if entry.tests:
             lines.append(f"     next tests: {'; '.join(entry.tests)}")
         lines.append(f"     rules: {', '.join(entry.rules)}")

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from twitchrules._result import finding_in_words
 from twitchrules.fhir import OrderableTest, orderables_for
 from twitchrules.service.models import Action, Card, Coding, Link, Source, Suggestion
 
@@ -31,6 +32,15 @@ OVERRIDE_REASONS = [
 ]
 SUMMARY_LIMIT = 139
 _STATUS_MARK = {"met": "met", "not_met": "not met", "unknown": "unknown"}
+
+
+def _in_words(entry: Mapping[str, Any], direction: str) -> list[str]:
+    """An entry's findings on one side with their values (``weakness: no``)."""
+    seen: dict[str, str] = {}
+    for item in entry.get("evidence", []):
+        if item["direction"] == direction:
+            seen.setdefault(item["finding"], finding_in_words(item["finding"], item["value"]))
+    return list(seen.values()) or list(entry[direction])
 
 
 def _cell(text: Any) -> str:
@@ -64,8 +74,8 @@ def detail_markdown(result: Mapping[str, Any], unmapped_tests: Sequence[str] = (
         for entry in differential:
             lines.append(
                 f"| {entry['rank']} | {_cell(entry.get('title', entry['condition']))} "
-                f"| {entry['score']:.2f} | {_cell(', '.join(entry['for']) or '-')} "
-                f"| {_cell(', '.join(entry['against']) or '-')} "
+                f"| {entry['score']:.2f} | {_cell(', '.join(_in_words(entry, 'for')) or '-')} "
+                f"| {_cell(', '.join(_in_words(entry, 'against')) or '-')} "
                 f"| {_cell('; '.join(entry['tests']) or '-')} |"
             )
         lines.append("")

@@ -1,0 +1,136 @@
+"""Missing information: the unknown inputs that would change the triage or the differential.
+
+The engine reports which rules it left *undecided* (possible but not fired). For each one
+whose firing would change the result (raise the triage, move it off the default, or change
+the differential), this names the unknown inputs that leave it undecided. Derived facts and
+the checklist counter that are only possibly true pass on the blame of the undecided rules
+that could produce them, resolved on demand and memoised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._conditions import UNKNOWN, Knowledge, kleene
+from ._facts import COUNTERS, FactValue
+from ._ruleset import Rule, Ruleset
+from ._vocabulary import level_rank
+from .engine import EngineRun
+
+_COUNTER = COUNTERS[0]
+_NOBODY: frozenset[str] = frozenset()
+
+
+class _Judge:
+    """Memoised blame of undecided rules for one engine run."""
+
+    def __init__(self, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue]) -> None:
+        self.ruleset = ruleset
+        self.run = run
+        self.undecided = run.possible.difference(run.fired)
+        self.memo: dict[int, frozenset[str]] = {}
+        self.in_progress: set[int] = set()
+        self.knowledge = Knowledge(
+            facts=facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(self),
+            counters={_COUNTER: len(run.items_met)},
+            counters_possible={_COUNTER: len(run.items_possible)},
+            counter_blame=_CounterBlame(self),
+            derived_names=ruleset.derived_names, counter_names=frozenset(COUNTERS),
+            input_names=ruleset.input_names)
+
+    def blame(self, rule: Rule) -> frozenset[str]:
+        """The unknown inputs that leave ``rule`` undecided (empty if it is decided)."""
+        index = rule.index
+        if index in self.memo:
+            return self.memo[index]
+        if index in self.in_progress:  # a cycle adds nothing new
+            return _NOBODY
+        self.in_progress.add(index)
+        value, found = kleene(rule.condition, self.knowledge)
+        self.in_progress.discard(index)
+        self.memo[index] = found if value == UNKNOWN else _NOBODY
+        return self.memo[index]
+
+    def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
+        """The union of the blame of those rules that are undecided."""
+        found = _NOBODY
+        for rule in rules:
+            if rule.index in self.undecided:
+                found = found | self.blame(rule)
+        return found
+
+
+class _DerivedBlame(dict):
+    """Derived facts that are only possibly true, mapped lazily to their producers' blame."""
+
+    def __init__(self, judge: _Judge) -> None:
+        super().__init__()
+        self.judge = judge
+
+    def __contains__(self, name: object) -> bool:
+        run = self.judge.run
+        return name in run.derived_possible and name not in run.derived
+
+    def __getitem__(self, name: str) -> frozenset[str]:
+        return self.judge.producers_blame(self.judge.ruleset.producers.get(name, []))
+
+
+class _CounterBlame(dict):
+    """The checklist counter's blame: undecided rules that could make a new item met."""
+
+    def __init__(self, judge: _Judge) -> None:
+        super().__init__()
+        self.judge = judge
+
+    def get(self, name: str, default: Any = None) -> frozenset[str]:
+        met = self.judge.run.items_met
+        rules = [rule for rule in self.judge.ruleset.checklist_producers
+                 if any(b["status"] == "met" and b["item"] not in met
+                        for b in rule.conclusions("checklist"))]
+        return self.judge.producers_blame(rules)
+
+
+def _effects(rule: Rule, level: int, level_word: str, default_used: bool, listed: set[str],
+             possibly_supported: set[str]) -> list[str]:
+    """How the firing of an undecided rule would change the result, in words."""
+    effects = []
+    body = rule.triage
+    if body is not None and (level_rank(body["level"]) > level
+                             or (default_used and body["level"] != level_word)):
+        effects.append(f"could make the triage {body['level']}")
+    for evidence in rule.evidence:
+        condition = evidence["condition"]
+        if evidence["direction"] == "for" or condition in listed or condition in possibly_supported:
+            effects.append(f"could change the differential: {condition}")
+    return effects
+
+
+def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue],
+                        triage: Mapping[str, Any], default_used: bool,
+                        listed: set[str]) -> list[dict[str, Any]]:
+    """Each unknown input that would change the triage or the differential, with why."""
+    judge = _Judge(ruleset, run, facts)
+    undecided = [ruleset.rules[index] for index in sorted(judge.undecided)]
+    possibly_supported = {
+        body["condition"] for rule in undecided for body in rule.evidence
+        if body["direction"] == "for"}
+    level = level_rank(triage["level"])
+    reasons: dict[str, dict[str, list[str]]] = {}
+    for rule in undecided:
+        effects = _effects(rule, level, triage["level"], default_used, listed, possibly_supported)
+        if not effects:
+            continue
+        culprits = judge.blame(rule)
+        for effect in dict.fromkeys(effects):
+            for name in culprits:
+                reasons.setdefault(name, {}).setdefault(effect, []).append(rule.id)
+    order = ruleset.input_order
+    result = []
+    for name in sorted(reasons, key=order.__getitem__):
+        effects = reasons[name]
+        why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rules))})"
+                        for effect, rules in effects.items())
+        rules = list(dict.fromkeys(r for rules in effects.values() for r in rules))
+        result.append({"input": name, "why": f"Unknown: {why}.", "rules": rules})
+    return result
