@@ -116,15 +116,21 @@ def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, Fa
         body["condition"] for rule in undecided for body in rule.evidence
         if body["direction"] == "for"}
     level = level_rank(triage["level"])
-    reasons: dict[str, dict[str, list[str]]] = {}
+    effects_by_input: dict[str, list[tuple[str, str]]] = {}
     for rule in undecided:
         effects = _effects(rule, level, triage["level"], default_used, listed, possibly_supported)
         if not effects:
             continue
         culprits = judge.blame(rule)
-        for effect in dict.fromkeys(effects):
+        if culprits:
+            found = [(effect, rule.id) for effect in dict.fromkeys(effects)]
             for name in culprits:
-                reasons.setdefault(name, {}).setdefault(effect, []).append(rule.id)
+                effects_by_input.setdefault(name, []).extend(found)
+    reasons: dict[str, dict[str, list[str]]] = {}
+    for name, found in effects_by_input.items():
+        by_effect = reasons[name] = {}
+        for effect, rule_id in found:
+            by_effect.setdefault(effect, []).append(rule_id)
     order = ruleset.input_order
     result = []
     for name in sorted(reasons, key=order.__getitem__):
