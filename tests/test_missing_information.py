@@ -92,3 +92,18 @@ def test_qualifiers_follow_a_known_absent_parent() -> None:
     del persistent["findings"]["weakness"]
     unknown = {m.input for m in evaluate(persistent).missing_information}
     assert "weakness" in unknown
+
+
+def test_missing_information_lists_what_to_ask_first() -> None:
+    """Inputs that could change the triage come first, the highest reachable level first."""
+    missing = evaluate(base_case()).missing_information
+    reach = [max((level for level in ("self-care", "monitor", "prompt", "urgent", "immediate")
+                  if f"could make the triage {level} " in m.why), key=_rank, default=None)
+             for m in missing]
+    ranks = [-1 if level is None else _rank(level) for level in reach]
+    assert ranks == sorted(ranks, reverse=True)
+    assert ranks[0] == _rank("immediate") and ranks[-1] == -1
+
+
+def _rank(level: str) -> int:
+    return ("self-care", "monitor", "prompt", "urgent", "immediate").index(level)

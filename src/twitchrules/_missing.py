@@ -20,6 +20,7 @@ from .engine import EngineRun
 
 _COUNTER = COUNTERS[0]
 _NOBODY: frozenset[str] = frozenset()
+_TRIAGE = "could make the triage"
 
 
 class _Judge:
@@ -98,7 +99,7 @@ def _effects(rule: Rule, level: int, level_word: str, default_used: bool, listed
     body = rule.triage
     if body is not None and (level_rank(body["level"]) > level
                              or (default_used and body["level"] != level_word)):
-        effects.append(f"could make the triage {body['level']}")
+        effects.append(f"{_TRIAGE} {body['level']}")
     for evidence in rule.evidence:
         condition = evidence["condition"]
         if evidence["direction"] == "for" or condition in listed or condition in possibly_supported:
@@ -109,7 +110,11 @@ def _effects(rule: Rule, level: int, level_word: str, default_used: bool, listed
 def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue],
                         triage: Mapping[str, Any], default_used: bool,
                         listed: set[str]) -> list[dict[str, Any]]:
-    """Each unknown input that would change the triage or the differential, with why."""
+    """Each unknown input that would change the triage or the differential, with why.
+
+    Ordered by what to ask first: inputs that could change the triage, highest reachable
+    level first, then inputs that change only the differential; contract order within each.
+    """
     judge = _Judge(ruleset, run, facts)
     undecided = [ruleset.rules[index] for index in sorted(judge.undecided)]
     possibly_supported = {
@@ -117,6 +122,7 @@ def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, Fa
         if body["direction"] == "for"}
     level = level_rank(triage["level"])
     effects_by_input: dict[str, list[tuple[str, str]]] = {}
+    triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
     for rule in undecided:
         effects = _effects(rule, level, triage["level"], default_used, listed, possibly_supported)
         if not effects:
@@ -124,8 +130,10 @@ def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, Fa
         culprits = judge.blame(rule)
         if culprits:
             found = [(effect, rule.id) for effect in dict.fromkeys(effects)]
+            reach = level_rank(rule.triage["level"]) if effects[0].startswith(_TRIAGE) else -1
             for name in culprits:
                 effects_by_input.setdefault(name, []).extend(found)
+                triage_reach[name] = max(triage_reach.get(name, -1), reach)
     reasons: dict[str, dict[str, list[str]]] = {}
     for name, found in effects_by_input.items():
         by_effect = reasons[name] = {}
@@ -133,7 +141,9 @@ def missing_information(ruleset: Ruleset, run: EngineRun, facts: Mapping[str, Fa
             by_effect.setdefault(effect, []).append(rule_id)
     order = ruleset.input_order
     result = []
-    for name in sorted(reasons, key=order.__getitem__):
+    # What to ask first: inputs that could change the triage (highest level first), then
+    # those that change only the differential; the contract's order within each.
+    for name in sorted(reasons, key=lambda name: (-triage_reach[name], order[name])):
         effects = reasons[name]
         why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rules))})"
                         for effect, rules in effects.items())
