@@ -42,4 +42,5 @@ def test_result_validates_against_result_schema() -> None:
     schema = json.loads((SCHEMAS / "result.schema.json").read_text())
     result = evaluate(load_example("mark.json"), ruleset=STARTER).to_dict()
     jsonschema.validate(result, schema)
-    assert "for" in result["differential"][0] if result["differential"] else True
+    assert result["differential"], "Mark's story has a differential"
+    assert all("for" in entry and "evidence" in entry for entry in result["differential"])
