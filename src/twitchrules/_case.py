@@ -24,18 +24,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._vocabulary import LAB_FINDINGS
+from ._vocabulary import COURSES, LAB_FINDINGS, REGIONS, SEXES, SIDES
 
 Number = StrictInt | StrictFloat
 """A JSON number: an integer or a float, never a boolean or a string."""
 
-Region = Literal[
-    "eyelid", "face", "jaw", "tongue", "neck", "shoulder", "upper_arm", "forearm", "hand",
-    "fingers", "thumb", "chest", "back", "abdomen", "hip", "thigh", "calf", "foot", "toes",
-]
-Side = Literal["left", "right", "both", "midline"]
-Sex = Literal["female", "male", "other", "unknown"]
-Course = Literal["improving", "stable", "worsening", "unknown"]
+# The allowed words come from the contract's vocabulary, so the model cannot drift from it.
+Region = Literal[REGIONS]  # type: ignore[valid-type]
+Side = Literal[SIDES]  # type: ignore[valid-type]
+Sex = Literal[SEXES]  # type: ignore[valid-type]
+Course = Literal[COURSES]  # type: ignore[valid-type]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -11,11 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TriageLevel = Literal["self-care", "monitor", "prompt", "urgent", "immediate"]
-ConditionId = Literal[
-    "bfs", "eyelid_myokymia", "electrolyte_imbalance", "peripheral_neuropathy", "mmn",
-    "b12_deficiency", "thyroid_dysfunction", "lyme_disease", "multiple_sclerosis", "als",
-]
+from ._vocabulary import CONDITIONS, TRIAGE_LEVELS
+
+TriageLevel = Literal[TRIAGE_LEVELS]  # type: ignore[valid-type]
+ConditionId = Literal[CONDITIONS]  # type: ignore[valid-type]
 
 
 class _Out(BaseModel):
