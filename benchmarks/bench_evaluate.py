@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from twitchrules import Case, available_engines, evaluate, load_ruleset
-from twitchrules._casegen import generate_cases
-from twitchrules._facts import build_facts
+from twitchrules.case import build_facts
+from twitchrules.case.synthetic import generate_cases
 from twitchrules.engine import get_backend
 
 
@@ -67,14 +67,14 @@ def main() -> int:
 
         def floor(case: dict[str, Any], backend: Any = backend) -> Any:
             checked = Case.model_validate(case)
-            return backend.run(build_facts(checked, ruleset.definitions))
+            return backend.run(build_facts(checked, ruleset.fact_definitions))
 
         for case in cases[:200]:  # warm both paths
             full(case)
             floor(case)
         full_times = timed(full, cases)
         floor_times = timed(floor, cases)
-        facts = [build_facts(Case.model_validate(case), ruleset.definitions) for case in cases]
+        facts = [build_facts(Case.model_validate(case), ruleset.fact_definitions) for case in cases]
         engine_times = timed(backend.run, facts)  # the engine alone, on facts built beforehand
         p50, p99 = percentile(full_times, 50), percentile(full_times, 99)
         f50, f99 = percentile(floor_times, 50), percentile(floor_times, 99)

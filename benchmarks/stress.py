@@ -4,7 +4,7 @@
     python benchmarks/stress.py --cases 5000 --engines clips
 
 For each engine: a warm-up (which compiles the ruleset and fills every cache), the RSS after
-it, then ``--cases`` evaluations of fresh generated cases (``twitchrules._casegen``, seeded),
+it, then ``--cases`` evaluations of fresh generated cases (``twitchrules.case.synthetic``, seeded),
 the RSS sampled as it goes. Exits non-zero when an evaluation raises or crashes the process,
 or when RSS grows by ``--max-growth`` percent (default 10) or more over the warm RSS.
 """
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from twitchrules import evaluate, load_ruleset
-from twitchrules._casegen import iter_cases
+from twitchrules.case.synthetic import iter_cases
 from twitchrules.engine import available_engines
 
 

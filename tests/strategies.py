@@ -7,16 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from twitchrules._vocabulary import (
-    BOOLEAN_FINDINGS,
-    COURSES,
-    ENUM_FINDINGS,
-    LAB_FINDINGS,
-    NUMERIC_FINDINGS,
-    REGIONS,
-    SEXES,
-    SIDES,
-)
+from twitchrules.case import vocabulary as words
 
 RED_FLAG_FINDINGS: tuple[str, ...] = (
     "weakness", "muscle_wasting", "numbness", "tingling", "coordination_problems",
@@ -37,9 +28,9 @@ def _number(low: float, high: float) -> st.SearchStrategy[float]:
 def regions(draw: st.DrawFn) -> list[dict[str, str]]:
     """One to four twitching regions with onset dates up to a year before the assessment."""
     count = draw(st.integers(min_value=1, max_value=4))
-    chosen = draw(st.lists(st.sampled_from(REGIONS), min_size=count, max_size=count, unique=True))
+    chosen = draw(st.lists(st.sampled_from(words.REGIONS), min_size=count, max_size=count, unique=True))
     return [
-        {"region": region, "side": draw(st.sampled_from(SIDES)),
+        {"region": region, "side": draw(st.sampled_from(words.SIDES)),
          "since": (ASSESSED_ON - timedelta(days=draw(st.integers(0, 365)))).isoformat()}
         for region in chosen
     ]
@@ -49,14 +40,14 @@ def regions(draw: st.DrawFn) -> list[dict[str, str]]:
 def findings(draw: st.DrawFn) -> dict[str, Any]:
     """Any subset of the contract's findings, each with a valid value."""
     result: dict[str, Any] = {}
-    for name in BOOLEAN_FINDINGS:
+    for name in words.BOOLEAN_FINDINGS:
         value = draw(st.sampled_from((None, True, False)))
         if value is not None:
             result[name] = value
-    for name, (low, high, _unit) in {**NUMERIC_FINDINGS, **LAB_FINDINGS}.items():
+    for name, spec in words.NUMBER_FINDINGS.items():
         if draw(st.booleans()):
-            result[name] = draw(_number(low, high))
-    for name, values in ENUM_FINDINGS.items():
+            result[name] = draw(_number(spec.low, spec.high))
+    for name, values in words.ENUM_FINDINGS.items():
         if draw(st.booleans()):
             result[name] = draw(st.sampled_from(values))
     return result
@@ -66,7 +57,7 @@ def findings(draw: st.DrawFn) -> dict[str, Any]:
 def cases(draw: st.DrawFn) -> dict[str, Any]:
     """A contract-valid case: any age, regions, course, relief and findings."""
     twitching: dict[str, Any] = {"regions": draw(regions())}
-    course = draw(st.sampled_from((None, *COURSES)))
+    course = draw(st.sampled_from((None, *words.COURSES)))
     if course is not None:
         twitching["course"] = course
     relieved = draw(st.sampled_from((None, True, False)))
@@ -74,7 +65,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         twitching["relieved_by_rest"] = relieved
     return {
         "assessed_on": ASSESSED_ON.isoformat(),
-        "patient": {"age": draw(st.integers(0, 120)), "sex": draw(st.sampled_from(SEXES))},
+        "patient": {"age": draw(st.integers(0, 120)), "sex": draw(st.sampled_from(words.SEXES))},
         "twitching": twitching,
         "findings": draw(findings()),
     }

@@ -11,9 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from twitchrules import load_ruleset
-from twitchrules._audit import audit_records, condition_text, render_audit
-from twitchrules._diff import diff_rulesets, field_changes, render_diff, version_key
 from twitchrules.cli import main
+from twitchrules.ruleset.audit import audit_records, render_audit
+from twitchrules.ruleset.diff import diff_rulesets, field_changes, render_diff, version_key
+from twitchrules.ruleset.words import condition_text
 
 from .conftest import STARTER
 
@@ -240,9 +241,9 @@ def test_field_changes_and_version_order() -> None:
 
 def test_validate_and_audit_a_single_file_ruleset(tmp_path: Path) -> None:
     """A ruleset given as one JSON file validates and audits like a folder."""
-    from twitchrules._ruleset import _read_merged
+    from twitchrules.ruleset import read_merged
 
-    document, _ = _read_merged(STARTER)
+    document, _ = read_merged(STARTER)
     single = tmp_path / "one.json"
     single.write_text(json.dumps(document), encoding="utf-8")
     code, out, _ = cli("ruleset", "validate", str(single))

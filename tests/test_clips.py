@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from twitchrules import evaluate, load_ruleset
-from twitchrules._case_input import case_from_mapping
-from twitchrules._casegen import generate_cases
-from twitchrules._conditions import All, Any_, Atom, Missing
-from twitchrules._facts import build_facts
+from twitchrules.case import build_facts, case_from_mapping
+from twitchrules.case.synthetic import generate_cases
 from twitchrules.engine import available_engines, compile_program, default_engine, get_backend
+from twitchrules.ruleset.conditions import All, Any_, Atom, Unknown
 
 from .conftest import STARTER, base_case
 
@@ -34,14 +33,14 @@ def test_native_mode_matches_live_mode(which: str, bundled: Any) -> None:
     The live mode asserts what ``Session.fire`` returns, as the durable-rules backend does;
     the native mode must give the same firing record on every case, on any Python.
     """
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
     ruleset = bundled if which == "bundled" else load_ruleset(STARTER)
     program = compile_program(ruleset)
-    native, live = _clips.ClipsBackend(program), _clips.ClipsBackend(program, live=True)
+    native, live = clips_backend.ClipsBackend(program), clips_backend.ClipsBackend(program, live=True)
     differing = []
     for number, case in enumerate(generate_cases(1000, 7, ruleset=ruleset)):
-        facts = build_facts(case_from_mapping(case), ruleset.definitions)
+        facts = build_facts(case_from_mapping(case), ruleset.fact_definitions)
         if native.run(facts) != live.run(facts):
             differing.append(number)
     assert differing == []
@@ -49,10 +48,10 @@ def test_native_mode_matches_live_mode(which: str, bundled: Any) -> None:
 
 def test_no_fact_survives_a_case(starter_ruleset: Path) -> None:
     """After a run the environment holds no fact; the next case starts from nothing."""
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
     backend = get_backend(load_ruleset(starter_ruleset), "clips")
-    assert isinstance(backend, _clips.ClipsBackend)
+    assert isinstance(backend, clips_backend.ClipsBackend)
     evaluate(base_case(weakness=True, muscle_wasting=True), ruleset=starter_ruleset,
              engine="clips")
     for environment in backend._pool:
@@ -102,7 +101,7 @@ def test_default_engine() -> None:
 
 def test_conditions_compile_to_the_same_truth() -> None:
     """Each kind of condition node gives CLIPS the truth value ``Atom.holds`` gives."""
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
     clips = pytest.importorskip("clips")
     names = {"b": "b", "n": "n", "w": "w"}
@@ -117,19 +116,19 @@ def test_conditions_compile_to_the_same_truth() -> None:
         (Atom("n", "lte", 0.1), {}, False),
         (Atom("w", "in", ("a", 'q"uote')), {"w": 'q"uote'}, True),
         (Atom("w", "in", ("a", "b")), {"w": "nil"}, False),
-        (Missing("w"), {}, True),
-        (Missing("w"), {"w": "nil"}, False),
+        (Unknown("w"), {}, True),
+        (Unknown("w"), {"w": "nil"}, False),
         (All(()), {}, True),
         (Any_(()), {}, False),
-        (Any_((Atom("b", "is", True), Missing("b"))), {}, True),
+        (Any_((Atom("b", "is", True), Unknown("b"))), {}, True),
         (All((Atom("b", "is", True), Atom("n", "gt", 1))), {"b": True, "n": 1}, False),
     ]
     env = clips.Environment()
     for condition, facts, truth in cases:
-        slots = _clips._Slots(names)
-        test = _clips._test(condition, slots)
+        slots = clips_backend._Slots(names)
+        test = clips_backend._test(condition, slots)
         bound = " ".join(  # the variables stand for the case fact's slots; absent is nil
-            f"(bind {var} {_clips._literal(facts[fact]) if fact in facts else 'nil'})"
+            f"(bind {var} {clips_backend._literal(facts[fact]) if fact in facts else 'nil'})"
             for fact, var in slots.used.items())
         got = env.eval(f"(progn {bound} {test})")
         assert (got == "TRUE") is truth, (condition, facts, test)
@@ -137,10 +136,10 @@ def test_conditions_compile_to_the_same_truth() -> None:
 
 def test_salience_follows_priority(bundled: Any) -> None:
     """CLIPS saliences order the compiled rules as the program's priorities do."""
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
     program = compile_program(bundled)
-    salience = _clips.saliences(program)
+    salience = clips_backend.saliences(program)
     by_priority = sorted(program.rules, key=lambda rule: (rule.priority, rule.key.split("_")[1]))
     by_salience = sorted(program.rules, key=lambda rule: -salience[rule.key])
     assert [rule.priority for rule in by_priority] == [rule.priority for rule in by_salience]
@@ -151,17 +150,17 @@ def test_clips_runtime_error_fails_the_run(starter_ruleset: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """An error CLIPS reports while running a rule is an EngineError, not a quiet result."""
     from twitchrules import EngineError
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
-    real = _clips.constructs
+    real = clips_backend.constructs
 
     def with_a_broken_rule(program: Any, *, live: bool = False) -> list[str]:
         return [*real(program, live=live),
                 "(defrule broken (case) => (bind ?x (div 1 (- 1 1))))"]
 
-    monkeypatch.setattr(_clips, "constructs", with_a_broken_rule)
-    backend = _clips.ClipsBackend(compile_program(load_ruleset(starter_ruleset)))
-    facts = build_facts(case_from_mapping(base_case()), load_ruleset(starter_ruleset).definitions)
+    monkeypatch.setattr(clips_backend, "constructs", with_a_broken_rule)
+    backend = clips_backend.ClipsBackend(compile_program(load_ruleset(starter_ruleset)))
+    facts = build_facts(case_from_mapping(base_case()), load_ruleset(starter_ruleset).fact_definitions)
     with pytest.raises(EngineError, match="CLIPS run failed"):
         backend.run(facts)
     for environment in backend._pool:  # the failed case left nothing behind
@@ -172,7 +171,7 @@ def test_two_counter_tests_in_one_conjunct(tmp_path: Path) -> None:
     """Each counter test matches a counter fact of its own (no variable shared between them)."""
     import shutil
 
-    from twitchrules.engine import _clips
+    from twitchrules.engine import clips_backend
 
     shutil.copytree(STARTER, tmp_path / "starter")
     (tmp_path / "starter" / "rules" / "90-two-counters.yaml").write_text("""rules:
@@ -198,10 +197,10 @@ def test_two_counter_tests_in_one_conjunct(tmp_path: Path) -> None:
     rule = next(rule for rule in ruleset.rules if rule.id == "TWO-COUNTERS")
     program = compile_program(ruleset)
     assert any(len(compiled.counters) == 2 for compiled in program.rules)
-    native, live = _clips.ClipsBackend(program), _clips.ClipsBackend(program, live=True)
+    native, live = clips_backend.ClipsBackend(program), clips_backend.ClipsBackend(program, live=True)
     fired_somewhere = False
     for case in generate_cases(300, 9, ruleset=ruleset):
-        facts = build_facts(case_from_mapping(case), ruleset.definitions)
+        facts = build_facts(case_from_mapping(case), ruleset.fact_definitions)
         run = native.run(facts)
         assert run == live.run(facts)
         if "durable" in available_engines():

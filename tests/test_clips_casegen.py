@@ -1,4 +1,4 @@
-"""The case generator (``twitchrules._casegen``) and the stress script that uses it."""
+"""The case generator (``twitchrules.case.synthetic``) and the stress script that uses it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from twitchrules import load_ruleset
-from twitchrules._case_input import case_from_mapping
-from twitchrules._casegen import generate_cases, iter_cases
-from twitchrules._facts import build_facts
+from twitchrules.case import build_facts, case_from_mapping
+from twitchrules.case.synthetic import generate_cases, iter_cases
 from twitchrules.engine import available_engines, get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +48,7 @@ def test_generated_cases_exercise_the_ruleset(bundled: Any) -> None:
     fired: set[int] = set()
     possible: set[int] = set()
     for case in generate_cases(1000, 20261120, ruleset=bundled):
-        run = backend.run(build_facts(case_from_mapping(case), bundled.definitions))
+        run = backend.run(build_facts(case_from_mapping(case), bundled.fact_definitions))
         fired.update(run.fired)
         possible.update(run.possible)
     assert len(fired) >= 0.9 * len(bundled.rules), (

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from twitchrules import load_ruleset
-from twitchrules._audit import render_markdown
+from twitchrules.ruleset.audit import render_markdown
 
 from .conftest import ROOT, STARTER
 

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.skipif("durable" not in available_engines(),
 
 def test_state_is_released_after_each_case(starter_ruleset: Path) -> None:
     """After an evaluation the durable-rules session no longer exists (error 309: no state)."""
-    from twitchrules.engine import _durable
+    from twitchrules.engine import durable_backend
 
     evaluate(base_case(weakness=True), ruleset=starter_ruleset, engine="durable")
     backend = get_backend(load_ruleset(starter_ruleset), "durable")
-    assert isinstance(backend, _durable.DurableBackend)
+    assert isinstance(backend, durable_backend.DurableBackend)
     with pytest.raises(Exception, match="309"):
         backend._host.get_facts(backend._ruleset_name, "case")
 

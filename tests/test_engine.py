@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from twitchrules import EngineError, evaluate, load_ruleset
-from twitchrules.engine import _session, available_engines, get_backend
+from twitchrules.engine import Session, available_engines, get_backend
 
 from .conftest import base_case
 
@@ -78,10 +78,10 @@ def test_same_case_same_bytes(engine: str, starter_ruleset: Path) -> None:
 def test_action_error_propagates(engine: str, starter_ruleset: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception inside a rule action surfaces as EngineError, not a silent result."""
-    def broken(self: _session.Session, key: str) -> list:
+    def broken(self: Session, key: str) -> list:
         raise RuntimeError("boom in action")
 
-    monkeypatch.setattr(_session.Session, "fire", broken)
+    monkeypatch.setattr(Session, "fire", broken)
     with pytest.raises(EngineError, match="boom in action"):
         evaluate(base_case(), ruleset=starter_ruleset, engine=engine)
 
@@ -91,7 +91,7 @@ def test_engine_recovers_after_an_error(engine: str, starter_ruleset: Path,
     """After a failed evaluation the next one is correct (state was released)."""
     expected = evaluate(base_case(), ruleset=starter_ruleset, engine=engine).to_json()
     with monkeypatch.context() as patch:
-        patch.setattr(_session.Session, "fire", lambda self, key: 1 / 0)
+        patch.setattr(Session, "fire", lambda self, key: 1 / 0)
         with pytest.raises(EngineError):
             evaluate(_persistent_spreading(), ruleset=starter_ruleset, engine=engine)
     assert evaluate(base_case(), ruleset=starter_ruleset, engine=engine).to_json() == expected

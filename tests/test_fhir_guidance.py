@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from twitchrules import evaluate, load_ruleset
-from twitchrules._html import render_html
-from twitchrules._result import Notice
+from twitchrules.conclusions import Notice
+from twitchrules.outputs.html import render_html
 
 from .conftest import STARTER, base_case, load_example
 from .test_audit import cli
@@ -21,7 +21,7 @@ from fhir.resources.R4B.guidanceresponse import GuidanceResponse  # noqa: E402
 from fhir.resources.R4B.operationoutcome import OperationOutcome  # noqa: E402
 from fhir.resources.R4B.parameters import Parameters  # noqa: E402
 
-from twitchrules.fhir.guidance import guidance_response, module_canonical  # noqa: E402
+from twitchrules.outputs.guidance import guidance_response, module_canonical  # noqa: E402
 
 ALL_KNOWN = dict(weakness=False, muscle_wasting=False, numbness=False, tingling=False,
                  coordination_problems=False, slurred_speech=False, swallowing_difficulty=False,

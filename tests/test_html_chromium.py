@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from twitchrules import evaluate, load_ruleset
-from twitchrules._html import render_html
+from twitchrules.outputs.html import render_html
 
 from .conftest import STARTER, load_example
 from .test_audit import by_id, cli, copy_starter, edit_header, edit_rules

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from twitchrules import load_ruleset
-from twitchrules._lock import (
+from twitchrules.resources import bundled_ruleset_path
+from twitchrules.ruleset.lock import (
     LockError,
     changelog_versions,
     check_lock,
@@ -17,7 +18,6 @@ from twitchrules._lock import (
     rule_sha256,
     update_lock,
 )
-from twitchrules._resources import bundled_ruleset_path
 
 from .conftest import STARTER
 from .test_audit import by_id, cli, copy_starter, edit_header, edit_rules

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 
 from twitchrules import evaluate
-from twitchrules._ruleset import _read_merged, ruleset_from_document
+from twitchrules.ruleset import read_merged, ruleset_from_document
 
 from .conftest import STARTER, base_case
 
@@ -65,7 +65,7 @@ def test_input_irrelevant_once_triage_is_higher(starter_ruleset: Path) -> None:
 
 def test_missing_input_found_through_a_chain() -> None:
     """An unknown input two rules upstream of a triage rule is listed (derived fact, counter)."""
-    document, _ = _read_merged(STARTER)
+    document, _ = read_merged(STARTER)
     document = copy.deepcopy(document)
     document["rules"] = [rule for rule in document["rules"] if rule["id"] != "RF-SPREAD"]
     ruleset = ruleset_from_document(document)

@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from twitchrules import RulesetError, is_valid_ruleset, load_ruleset
-from twitchrules._ruleset import _read_merged, ruleset_from_document
+from twitchrules.ruleset import read_merged, ruleset_from_document
 
 from .conftest import ROOT, STARTER
 
 
 def _starter_document() -> dict[str, Any]:
-    document, _ = _read_merged(STARTER)
+    document, _ = read_merged(STARTER)
     return copy.deepcopy(document)
 
 

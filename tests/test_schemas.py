@@ -7,7 +7,7 @@ import json
 import jsonschema
 
 from twitchrules import evaluate
-from twitchrules._schemas import rendered_schemas
+from twitchrules.outputs.schemas import rendered_schemas
 
 from .conftest import ROOT, STARTER, load_example
 

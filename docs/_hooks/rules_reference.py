@@ -1,7 +1,7 @@
 """mkdocs hook: writes the rules reference page from the bundled ruleset at build time.
 
 The page ``rules-reference.md`` is never stored: it is rendered by
-``twitchrules._audit.render_markdown`` (the same text as ``twitchrules ruleset audit
+``twitchrules.ruleset.audit.render_markdown`` (the same text as ``twitchrules ruleset audit
 --format md``) each time the site is built, so it cannot drift from the ruleset.
 Set ``TWITCHRULES_DOCS_RULESET`` to document another ruleset file or folder.
 """
@@ -12,8 +12,8 @@ import os
 
 from mkdocs.structure.files import File, Files
 
-from twitchrules._audit import render_markdown
-from twitchrules._ruleset import load_ruleset
+from twitchrules.ruleset import load_ruleset
+from twitchrules.ruleset.audit import render_markdown
 
 PAGE = "rules-reference.md"
 

@@ -6,15 +6,19 @@ Public API::
 
     result = evaluate({"assessed_on": "2026-11-20", "patient": {"age": 42}, ...})
     print(result.triage.level, result.to_json())
+
+The package tree is the pipeline: ``case`` -> ``engine`` -> ``conclusions`` -> ``outputs``,
+with ``ruleset`` beside it and ``cli``, ``service`` and ``fhir`` on top (see
+docs/architecture.md).
 """
 
-from ._case import Case, Findings, Patient, RegionEntry, Twitching
-from ._case_input import case_from_json, case_from_mapping
-from ._errors import CaseError, EngineError, RulesetError, TwitchrulesError
-from ._evaluate import __version__, evaluate
-from ._result import Result
-from ._ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
+from .case import Case, Findings, Patient, RegionEntry, Twitching, case_from_json, case_from_mapping
+from .conclusions import Result
 from .engine import available_engines, default_engine
+from .errors import CaseError, EngineError, RulesetError, TwitchrulesError
+from .pipeline import evaluate
+from .ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
+from .version import __version__
 
 __all__ = [
     "Case",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from twitchrules import CaseError, evaluate, load_ruleset
-from twitchrules._case_input import case_from_mapping
+from twitchrules.case import case_from_mapping
 from twitchrules.service import SERVICE_ID, ServiceConfig, create_app, read_audit_log
 from twitchrules.service.cards import INDICATORS
 

@@ -21,9 +21,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from twitchrules.fhir._codes import LOINC, is_diabetes_code, is_metformin, lab_analytes
-from twitchrules.fhir._errors import FhirResourceError
-from twitchrules.fhir._questionnaire import QUESTIONNAIRE_URL, answer_codes, item_types
+from twitchrules.case.vocabulary import SEXES
+from twitchrules.fhir.codes import LOINC, is_diabetes_code, is_metformin, lab_analytes
+from twitchrules.fhir.errors import FhirResourceError
+from twitchrules.fhir.questionnaire import QUESTIONNAIRE_URL, answer_codes, item_types
 
 READ_TYPES = frozenset(
     {
@@ -41,7 +42,6 @@ READ_TYPES = frozenset(
 QR_STATUSES = frozenset({"completed", "amended"})
 OBSERVATION_STATUSES = frozenset({"final", "amended", "corrected"})
 DEFAULT_LAB_MAX_AGE_DAYS = 90
-_SEXES = frozenset({"female", "male", "other", "unknown"})
 _ANSWER_KEYS = {
     "boolean": "valueBoolean",
     "decimal": "valueDecimal",
@@ -158,13 +158,14 @@ def _subject_id(reference: Any) -> str | None:
     text = getattr(reference, "reference", None)
     if not text:
         return None
-    return text.rstrip("/").rsplit("/", 1)[-1]
+    return str(text).rstrip("/").rsplit("/", 1)[-1]
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    number: int | float = value
+    return number
 
 
 class _AnswerReader:
@@ -283,7 +284,7 @@ def _is_active_condition(condition: Any) -> bool:
     return "active" in clinical and not verification & {"refuted", "entered-in-error"}
 
 
-def _medication_names_metformin(medication_concept: Any, reference: Any, medications: dict) -> bool:
+def _medication_names_metformin(medication_concept: Any, reference: Any, medications: dict[str, Any]) -> bool:
     concepts = [medication_concept] if medication_concept is not None else []
     texts: list[str | None] = []
     if reference is not None:
@@ -365,7 +366,7 @@ def case_from_resources(
         )
     case["patient"]["age"] = _age_on(birth_date, assessed_date)
     sources["patient.age"] = _ref(patient)
-    if patient.gender in _SEXES:
+    if patient.gender in SEXES:
         case["patient"]["sex"] = patient.gender
         sources["patient.sex"] = _ref(patient)
 

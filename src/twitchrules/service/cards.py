@@ -9,14 +9,14 @@ package's shipped lists).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from twitchrules._result import finding_in_words
+from twitchrules.conclusions import Result
 from twitchrules.fhir import OrderableTest, orderables_for
-from twitchrules.service.models import Action, Card, Coding, Link, Source, Suggestion
+from twitchrules.service.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
 
-INDICATORS = {
+INDICATORS: dict[str, Indicator] = {
     "immediate": "critical",
     "urgent": "critical",
     "prompt": "warning",
@@ -34,15 +34,6 @@ SUMMARY_LIMIT = 139
 _STATUS_MARK = {"met": "met", "not_met": "not met", "unknown": "unknown"}
 
 
-def _in_words(entry: Mapping[str, Any], direction: str) -> list[str]:
-    """An entry's findings on one side with their values (``weakness: no``)."""
-    seen: dict[str, str] = {}
-    for item in entry.get("evidence", []):
-        if item["direction"] == direction:
-            seen.setdefault(item["finding"], finding_in_words(item["finding"], item["value"]))
-    return list(seen.values()) or list(entry[direction])
-
-
 def _cell(text: Any) -> str:
     """Return text safe inside a markdown table cell."""
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -57,58 +48,55 @@ def summary_line(level: str, timeframe: str) -> str:
     return head + timeframe
 
 
-def detail_markdown(result: Mapping[str, Any], unmapped_tests: Sequence[str] = ()) -> str:
+def detail_markdown(result: Result, unmapped_tests: Sequence[str] = ()) -> str:
     """Return the card detail in markdown: reasons, differential, checklist, missing inputs."""
-    triage = result["triage"]
-    lines = [f"**Triage: {triage['level']}** - {triage['timeframe']}", ""]
-    if triage["reasons"]:
-        lines += ["**Why**", *(f"- {reason}" for reason in triage["reasons"]), ""]
-    differential = result["differential"]
-    if differential:
+    triage = result.triage
+    lines = [f"**Triage: {triage.level}** - {triage.timeframe}", ""]
+    if triage.reasons:
+        lines += ["**Why**", *(f"- {reason}" for reason in triage.reasons), ""]
+    if result.differential:
         lines += [
             "**Differential** (most supported first; a differential, not a diagnosis)",
             "",
             "| # | Condition | Score | Supported by | Against | Next tests |",
             "|---|---|---|---|---|---|",
         ]
-        for entry in differential:
+        for entry in result.differential:
             lines.append(
-                f"| {entry['rank']} | {_cell(entry.get('title', entry['condition']))} "
-                f"| {entry['score']:.2f} | {_cell(', '.join(_in_words(entry, 'for')) or '-')} "
-                f"| {_cell(', '.join(_in_words(entry, 'against')) or '-')} "
-                f"| {_cell('; '.join(entry['tests']) or '-')} |"
+                f"| {entry.rank} | {_cell(entry.title)} "
+                f"| {entry.score:.2f} | {_cell(', '.join(entry.findings_in_words('for')) or '-')} "
+                f"| {_cell(', '.join(entry.findings_in_words('against')) or '-')} "
+                f"| {_cell('; '.join(entry.tests) or '-')} |"
             )
         lines.append("")
-    checklist = result["checklist"]
-    referral = "yes" if checklist["referral"] else "no"
+    checklist = result.checklist
+    referral = "yes" if checklist.referral else "no"
     lines += [
-        f"**Checklist**: {checklist['count']} of {len(checklist['items'])} met "
-        f"(referral from {checklist['threshold']}: {referral})",
+        f"**Checklist**: {checklist.count} of {len(checklist.items)} met "
+        f"(referral from {checklist.threshold}: {referral})",
     ]
-    for item in checklist["items"]:
-        evidence = f" - {'; '.join(item['evidence'])}" if item.get("evidence") else ""
-        lines.append(
-            f"- {item.get('text', item['id'])}: **{_STATUS_MARK[item['status']]}**{evidence}"
-        )
+    for item in checklist.items:
+        evidence = f" - {'; '.join(item.evidence)}" if item.evidence else ""
+        lines.append(f"- {item.text}: **{_STATUS_MARK[item.status]}**{evidence}")
     lines.append("")
-    if result["missing_information"]:
+    if result.missing_information:
         lines.append("**Would change the assessment if known**")
-        lines += [f"- `{m['input']}`: {m['why']}" for m in result["missing_information"]]
+        lines += [f"- `{m.input}`: {m.why}" for m in result.missing_information]
         lines.append("")
-    if result["recommendations"]:
+    if result.recommendations:
         lines.append("**Advice**")
-        lines += [f"- {r['text']} ({r['source']})" for r in result["recommendations"]]
+        lines += [f"- {r.text} ({r.source})" for r in result.recommendations]
         lines.append("")
     if unmapped_tests:
         lines.append("Tests named without a shipped order code: " + "; ".join(unmapped_tests))
         lines.append("")
-    lines += [f"_{notice['message']}_" for notice in result["notices"]]
-    ruleset, engine = result["ruleset"], result["engine"]
-    fired = ", ".join(dict.fromkeys(step["rule"] for step in result["trace"])) or "none"
+    lines += [f"_{notice.message}_" for notice in result.notices]
+    ruleset, engine = result.ruleset, result.engine
+    fired = ", ".join(dict.fromkeys(step.rule for step in result.trace)) or "none"
     lines += [
         "",
-        f"Ruleset {ruleset['name']} {ruleset['version']} (sha256 {ruleset['sha256'][:12]}), "
-        f"engine {engine['name']} {engine['version']}. Rules fired: {fired}.",
+        f"Ruleset {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]}), "
+        f"engine {engine.name} {engine.version}. Rules fired: {fired}.",
     ]
     return "\n".join(lines)
 
@@ -128,22 +116,19 @@ def _service_request(test: OrderableTest, patient_id: str, reason: str) -> dict[
     }
 
 
-def order_suggestions(
-    result: Mapping[str, Any], patient_id: str
-) -> tuple[list[Suggestion], list[str]]:
+def order_suggestions(result: Result, patient_id: str) -> tuple[list[Suggestion], list[str]]:
     """Return one ServiceRequest suggestion per orderable test, and test words left unmapped."""
     chosen: dict[str, tuple[OrderableTest, list[str]]] = {}
     unmapped: list[str] = []
-    for entry in result["differential"]:
-        for words in entry["tests"]:
+    for entry in result.differential:
+        for words in entry.tests:
             matches = orderables_for(words)
             if not matches and words not in unmapped:
                 unmapped.append(words)
             for test in matches:
                 chosen.setdefault(test.id, (test, []))
-                title = entry.get("title", entry["condition"])
-                if title not in chosen[test.id][1]:
-                    chosen[test.id][1].append(title)
+                if entry.title not in chosen[test.id][1]:
+                    chosen[test.id][1].append(entry.title)
     suggestions = []
     for test, conditions in chosen.values():
         reason = "Muscle twitching assessment; differential: " + ", ".join(conditions)
@@ -163,25 +148,23 @@ def order_suggestions(
     return suggestions, unmapped
 
 
-def summary_card(
-    result: Mapping[str, Any], *, patient_id: str, rules_url: str | None
-) -> Card:
-    """Return the one summary card for an evaluated assessment (``result`` as its dict)."""
-    triage = result["triage"]
-    ruleset = result["ruleset"]
+def summary_card(result: Result, *, patient_id: str, rules_url: str | None) -> Card:
+    """Return the one summary card for an evaluated assessment."""
+    triage = result.triage
+    ruleset = result.ruleset
     suggestions, unmapped = order_suggestions(result, patient_id)
     links = (
-        [Link(label=f"Rules of {ruleset['name']} {ruleset['version']}", url=rules_url,
+        [Link(label=f"Rules of {ruleset.name} {ruleset.version}", url=rules_url,
               type="absolute")]
         if rules_url
         else None
     )
     return Card(
-        summary=summary_line(triage["level"], triage["timeframe"]),
+        summary=summary_line(triage.level, triage.timeframe),
         detail=detail_markdown(result, unmapped),
-        indicator=INDICATORS[triage["level"]],
+        indicator=INDICATORS[triage.level],
         source=Source(
-            label=f"twitchrules ruleset {ruleset['name']} {ruleset['version']}",
+            label=f"twitchrules ruleset {ruleset.name} {ruleset.version}",
             url=rules_url,
         ),
         suggestions=suggestions or None,

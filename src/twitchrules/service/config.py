@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from twitchrules._errors import TwitchrulesError
+from twitchrules.errors import TwitchrulesError
 
 ENV_PREFIX = "TWITCHRULES_"
 _LIST_FIELDS = ("jwt_issuers", "cors_origins", "fhir_servers")

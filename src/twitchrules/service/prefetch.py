@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from twitchrules.fhir import QUESTIONNAIRE_URL
-from twitchrules.fhir._codes import LOINC, lab_analytes
+from twitchrules.fhir.codes import LOINC, lab_analytes
 from twitchrules.service.config import ServiceConfig
 from twitchrules.service.models import CdsRequest
 
@@ -78,7 +78,8 @@ async def _fetch(
         pages += 1
     if entries is not None:
         return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-    return body
+    whole: dict[str, Any] = body
+    return whole
 
 
 async def resolve_prefetch(

@@ -1,0 +1,91 @@
+"""Vocabulary: the contract's fixed names (regions, sides, findings, levels, conditions).
+
+Every other module takes its allowed words from here, so the models, the facts, the
+ruleset checks and the FHIR mapping cannot drift from the contract.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+CONTRACT_VERSION = "1"
+"""The version of the case and result contract these names implement."""
+
+REGIONS: tuple[str, ...] = (
+    "eyelid", "face", "jaw", "tongue", "neck", "shoulder", "upper_arm", "forearm", "hand",
+    "fingers", "thumb", "chest", "back", "abdomen", "hip", "thigh", "calf", "foot", "toes",
+)
+SIDES: tuple[str, ...] = ("left", "right", "both", "midline")
+SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
+COURSES: tuple[str, ...] = ("improving", "stable", "worsening", "unknown")
+
+TRIAGE_LEVELS: tuple[str, ...] = ("self-care", "monitor", "prompt", "urgent", "immediate")
+"""Triage levels in rising order of urgency."""
+
+CONDITIONS: tuple[str, ...] = (
+    "bfs", "eyelid_myokymia", "electrolyte_imbalance", "peripheral_neuropathy", "mmn",
+    "b12_deficiency", "thyroid_dysfunction", "lyme_disease", "multiple_sclerosis", "als",
+)
+
+BOOLEAN_FINDINGS: tuple[str, ...] = (
+    # neurological signs
+    "weakness", "weakness_progressive", "weakness_asymmetric", "muscle_wasting", "numbness",
+    "tingling", "coordination_problems", "slurred_speech", "swallowing_difficulty",
+    "breathing_difficulty", "vision_changes", "cramps", "fatigue", "tremor",
+    # history
+    "family_history_neuromuscular", "diabetes", "metformin", "vegan_diet", "weight_loss",
+    "heat_intolerance", "cold_intolerance", "palpitations", "tick_bite", "erythema_migrans",
+    "joint_pain", "diarrhea_or_vomiting", "alcohol_excess",
+    # triggers
+    "eye_strain", "dry_eyes", "intense_exercise", "pre_workout", "energy_drinks",
+    "pseudoephedrine",
+)
+
+
+class NumberRange(NamedTuple):
+    """The allowed (for a lab: plausible) range of a numeric finding and its unit."""
+
+    low: float
+    high: float
+    unit: str
+    lab: bool = False
+
+
+NUMBER_FINDINGS: dict[str, NumberRange] = {
+    "caffeine_mg_per_day": NumberRange(0, 5000, "mg/day"),
+    "sleep_hours": NumberRange(0, 24, "hours"),
+    "stress_level": NumberRange(0, 10, "points of 10"),
+    "water_liters_per_day": NumberRange(0, 20, "litres/day"),
+    "lifestyle_trial_weeks": NumberRange(0, 104, "weeks"),
+    "potassium_mmol_l": NumberRange(1, 10, "mmol/L", lab=True),
+    "magnesium_mmol_l": NumberRange(0.1, 5, "mmol/L", lab=True),
+    "calcium_mmol_l": NumberRange(0.5, 5, "mmol/L", lab=True),
+    "b12_pmol_l": NumberRange(10, 3000, "pmol/L", lab=True),
+    "tsh_miu_l": NumberRange(0.001, 500, "mIU/L", lab=True),
+}
+"""Numeric findings in contract order: range and unit; a lab's range is its plausible one."""
+
+NUMERIC_FINDINGS: dict[str, NumberRange] = {
+    name: spec for name, spec in NUMBER_FINDINGS.items() if not spec.lab}
+"""Numeric findings that are not laboratory values (the range is a hard limit)."""
+
+LAB_FINDINGS: dict[str, NumberRange] = {
+    name: spec for name, spec in NUMBER_FINDINGS.items() if spec.lab}
+"""Laboratory findings: a value outside the plausible range is refused as a likely unit error."""
+
+TRIAL_OUTCOMES: tuple[str, ...] = ("improved", "unchanged", "worse")
+
+ENUM_FINDINGS: dict[str, tuple[str, ...]] = {"lifestyle_trial_outcome": TRIAL_OUTCOMES}
+
+FINDINGS: tuple[str, ...] = (
+    BOOLEAN_FINDINGS + tuple(NUMERIC_FINDINGS) + tuple(ENUM_FINDINGS) + tuple(LAB_FINDINGS)
+)
+"""Every finding name of the contract, in contract order."""
+
+CHECKLIST_COUNTER = "checklist_met_count"
+"""The one counter the engine keeps: how many checklist items are met (rules test it)."""
+
+
+def level_rank(level: str) -> int:
+    """Position of a triage level in the rising order (self-care is 0)."""
+    return TRIAGE_LEVELS.index(level)

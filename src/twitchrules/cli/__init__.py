@@ -1,0 +1,48 @@
+"""CLI: the ``twitchrules`` command (click), one module per command group.
+
+``evaluate`` runs one case; ``schema`` writes the JSON Schemas; ``ruleset`` validates,
+audits, diffs and locks rulesets; ``service`` runs the CDS Hooks service and the FHIR
+helpers. One place (``_Group.invoke``) turns a library error into ``Type: message`` and its
+exit code, with no traceback.
+
+May import: everything below it (the CLI is the top of the pipeline).
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import TwitchrulesError
+from ..version import __version__
+
+
+class _Group(click.Group):
+    """A click group that reports ``TwitchrulesError`` as ``Type: message`` with its exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except TwitchrulesError as error:
+            click.echo(f"{type(error).__name__}: {len(error.problems)} problem(s)", err=True)
+            for location, message in error.problems:
+                click.echo(f"  {location}: {message}" if location else f"  {message}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="twitchrules")
+def main() -> None:
+    """Clinical decision support for muscle twitching, every answer traced to its rule."""
+
+
+def _register() -> None:
+    from .evaluate import evaluate_command
+    from .ruleset import ruleset_group
+    from .schema import schema_group
+    from .service import fhir, serve
+
+    for command in (evaluate_command, fhir, ruleset_group, schema_group, serve):
+        main.add_command(command)
+
+
+_register()

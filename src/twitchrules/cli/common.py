@@ -1,0 +1,52 @@
+"""Shared CLI pieces: reading an input argument, writing an output, the engine option."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..engine import ENGINES, EngineUnavailable, choose_engine
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` (only ever called once the text is complete)."""
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def read_input(source: str, *, param_hint: str, fallback: Path | None = None) -> str:
+    """The text of a file argument (``-`` reads stdin; ``fallback`` is a folder to look in)."""
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file() and fallback is not None and (fallback / source).is_file():
+        path = fallback / source
+    if not path.is_file():
+        raise click.BadParameter(f"no such file: {source}", param_hint=param_hint)
+    return path.read_text(encoding="utf-8")
+
+
+def _check_engine(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return choose_engine(value)
+    except EngineUnavailable:
+        raise click.BadParameter(f"engine '{value}' is not available on this Python") from None
+
+
+def engine_option(**overrides: Any) -> Callable[[FC], FC]:
+    """The ``--engine`` option: a known engine name, checked to run on this Python."""
+    settings: dict[str, Any] = dict(
+        type=click.Choice(list(ENGINES)), default=None, callback=_check_engine,
+        help="Rule engine backend (default: durable-rules where it imports).")
+    settings.update(overrides)
+    return click.option("--engine", **settings)

@@ -1,0 +1,38 @@
+"""Assemble: one engine run -> the contract ``Result``, part by part, as typed models.
+
+Everything here reads the firing record; nothing matches rules again (the three-valued
+attribution of missing information is in ``missing``).
+"""
+
+from __future__ import annotations
+
+from ..case.vocabulary import CONTRACT_VERSION
+from .advice import build_notices, build_recommendations
+from .checklist import build_checklist
+from .differential import build_differential
+from .firing import Firing
+from .missing import missing_information
+from .result import EngineInfo, Result, RulesetInfo
+from .trace import build_trace
+from .triage import decide_triage
+
+
+def build_result(firing: Firing, *, engine: EngineInfo, package_version: str) -> Result:
+    """The contract result of one evaluation."""
+    ruleset = firing.ruleset
+    triage, default_used = decide_triage(firing)
+    differential = build_differential(firing)
+    listed = {entry.condition for entry in differential}
+    return Result(
+        contract_version=CONTRACT_VERSION,
+        package_version=package_version,
+        engine=engine,
+        ruleset=RulesetInfo(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
+        triage=triage,
+        differential=differential,
+        recommendations=build_recommendations(firing),
+        checklist=build_checklist(firing),
+        missing_information=missing_information(firing, triage, default_used, listed),
+        notices=build_notices(firing),
+        trace=build_trace(firing, default_used),
+    )

@@ -1,0 +1,42 @@
+"""Trace: every fired rule in firing order, what it matched, what it concluded, its source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..case.facts import COUNTERS
+from ..ruleset.model import Rule
+from ..ruleset.words import conclusion_text
+from .firing import Firing
+from .result import TraceEntry
+
+
+def _matched(rule: Rule, firing: Firing) -> dict[str, Any]:
+    """The facts a fired rule's condition read, with the values they had when it fired."""
+    matched: dict[str, Any] = {}
+    facts, run = firing.facts, firing.run
+    for fact in rule.condition_facts:
+        if fact in facts:
+            matched[fact] = facts[fact]
+        elif fact in firing.ruleset.derived_names:
+            if fact in run.derived:
+                matched[fact] = True
+        elif fact in COUNTERS:
+            matched[fact] = run.counter_at_firing[rule.index]
+    return matched
+
+
+def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
+    """The trace of one evaluation; the default triage is its last entry when it was used."""
+    labels = firing.ruleset.source_labels
+    entries = [TraceEntry(rule=rule.id, version=rule.version, matched=_matched(rule, firing),
+                          concluded=list(rule.concluded), source=labels[rule.index])
+               for rule in firing.fired]
+    if default_used:
+        default = firing.ruleset.triage_default
+        triage = {key: default[key] for key in ("level", "timeframe")}
+        entries.append(TraceEntry(
+            rule=default["id"], version=default["version"], matched={},
+            concluded=[conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)"],
+            source=firing.ruleset.source_label(default["provenance"])))
+    return entries

@@ -1,0 +1,42 @@
+"""Cache: the one process-wide cache, of rulesets and their compiled engines, under one lock.
+
+A ruleset named by a path is loaded once per process; a ruleset is compiled into each
+engine once per content hash (a durable-rules ruleset can never be unregistered, so
+compiling the same content again would only grow its host). Callers that hold a ``Ruleset``
+pass it as an object and never touch the path index.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ..ruleset.load import load_ruleset
+from ..ruleset.model import Ruleset
+from .program import compile_program
+from .registry import Backend, choose_engine, create_backend
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, Ruleset] = {}  # resolved path ("" for the bundled ruleset) -> ruleset
+_BACKENDS: dict[tuple[str, str], Backend] = {}  # (ruleset sha256, engine) -> backend
+
+
+def cached_ruleset(ruleset: Ruleset | str | Path | None) -> Ruleset:
+    """The ruleset itself, or the one at a path (``None``: bundled), loaded once per process."""
+    if isinstance(ruleset, Ruleset):
+        return ruleset
+    key = str(Path(ruleset).resolve()) if ruleset is not None else ""
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = load_ruleset(ruleset)
+        return _LOADED[key]
+
+
+def get_backend(ruleset: Ruleset, name: str | None = None) -> Backend:
+    """The backend ``name`` (default: ``default_engine()``) with ``ruleset`` compiled into it."""
+    engine = choose_engine(name)
+    key = (ruleset.sha256, engine)
+    with _LOCK:
+        if key not in _BACKENDS:
+            _BACKENDS[key] = create_backend(compile_program(ruleset), engine)
+        return _BACKENDS[key]

@@ -1,0 +1,391 @@
+"""CLIPS backend: the compiled program run on CLIPS, through the ``clipspy`` bindings.
+
+All of CLIPS stays in this module. The program compiles to CLIPS constructs:
+
+* one ``case`` deftemplate with a slot per case fact that some condition reads; a fact the
+  case does not give keeps the slot default, the symbol ``nil`` (booleans are the symbols
+  ``TRUE``/``FALSE``, words are CLIPS strings, so no known value can be taken for ``nil``);
+* ``d``/``p`` deftemplates for definite/possible derived facts and ``c``/``pc`` for
+  counters, the same facts the durable-rules backend asserts;
+* one defrule per compiled rule. Its salience gives the program's order (CLIPS fires the
+  highest salience first, the program the lowest priority first; see ``saliences``).
+
+A firing is handled as ``Session.fire`` defines it, in one of two modes:
+
+* ``native`` (the default): the right-hand side itself asserts what the session would
+  return (a rule's derived facts, definite and possible, and the checklist counters, counted
+  from item facts) and appends the rule's number to a trace; after the run, the trace is
+  replayed through a fresh ``Session``, which records the firings. No Python runs during the
+  match, which is what makes this backend fast.
+* ``live``: the right-hand side calls back into Python, the session records the firing and
+  its returned facts are asserted (the durable-rules backend's way). Slower; it is the
+  reference the native mode is tested against (``tests/testclips.py``).
+
+Both are sound for the same reason: a session's record depends only on the sequence of keys
+fired, and CLIPS fires the same sequence as long as it holds the same facts. Asserting a
+fact CLIPS already holds changes nothing (fact duplication is off), so asserting a rule's
+derived facts again where the session would skip them is the same. Activations the session
+would ignore (another conjunct of a rule already fired, or the possible form of a rule
+already possible) are kept off the agenda by marker facts; dropping them leaves the order of
+the others unchanged.
+
+Isolation: every run takes an environment from a pool (building a new one when all are in
+use, so two threads never share one), resets it (no fact survives from the previous case)
+and resets it again afterwards, so the case's facts are released at once. clipspy 1.0.6's
+``Fact`` wrappers never release their fact (``ReleaseFact`` is called with the wrong
+arity and the error swallowed), so nothing here lets clipspy hand a fact to Python.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+import clips
+
+from ..case.facts import FactValue
+from ..case.vocabulary import CHECKLIST_COUNTER
+from ..errors import EngineError
+from ..ruleset.conditions import All, Any_, Atom, Condition, Unknown
+from .program import DEFINITE, CompiledRule, Program
+from .session import EngineRun, Session
+
+NAME = "clips"
+_FIRE = "twitchrules-fire"
+_ASSERT = "twitchrules-assert"
+_CASE = "twitchrules-case"
+_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def version() -> str:
+    """The installed clipspy version (it bundles its own CLIPS build)."""
+    return metadata.version("clipspy")
+
+
+def _string(text: str) -> str:
+    """A CLIPS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _literal(value: Any) -> str:
+    """A CLIPS literal for a condition value (booleans are the symbols TRUE and FALSE)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # shortest text that parses back to the same double
+    if isinstance(value, str):
+        return _string(value)
+    raise EngineError(f"a condition value CLIPS cannot represent: {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Slots:
+    """Case fact name -> slot variable, for the facts one rule's case condition reads."""
+
+    def __init__(self, slot_names: Mapping[str, str]) -> None:
+        self.slot_names = slot_names
+        self.used: dict[str, str] = {}
+
+    def var(self, fact: str) -> str:
+        if fact not in self.slot_names:
+            raise EngineError(f"a condition names '{fact}', which is not a case fact")
+        return self.used.setdefault(fact, f"?v{len(self.used)}")
+
+
+def _test(condition: Condition, slots: _Slots) -> str:
+    """A CLIPS boolean expression equivalent to ``Atom.holds`` on the bound slots."""
+    if isinstance(condition, Atom):
+        var = slots.var(condition.fact)
+        if condition.op == "in":
+            return "(or " + " ".join(_equal(var, value) for value in condition.value) + ")"
+        if condition.op == "is":
+            return _equal(var, condition.value)
+        return (f"(and (numberp {var}) "
+                f"({_COMPARISONS[condition.op]} {var} {_literal(condition.value)}))")
+    if isinstance(condition, Unknown):
+        return f"(eq {slots.var(condition.fact)} nil)"
+    parts = [_test(part, slots) for part in condition.parts]
+    if isinstance(condition, All):
+        return "(and " + " ".join(parts) + ")" if parts else "(eq TRUE TRUE)"
+    assert isinstance(condition, Any_)
+    return "(or " + " ".join(parts) + ")" if parts else "(eq TRUE FALSE)"
+
+
+def _equal(var: str, value: Any) -> str:
+    if _is_number(value):  # numeric equality, int or float alike, as Atom.holds
+        return f"(and (numberp {var}) (= {var} {_literal(value)}))"
+    return f"(eq {var} {_literal(value)})"
+
+
+def _case_pattern(condition: Condition | None, slot_names: Mapping[str, str]) -> str:
+    if condition is None:
+        return "(case)"
+    slots = _Slots(slot_names)
+    test = _test(condition, slots)
+    bound = " ".join(f"({slot_names[fact]} {var})" for fact, var in slots.used.items())
+    return f"(case {bound}) (test {test})" if bound else f"(case) (test {test})"
+
+
+def _defrule(compiled: CompiledRule, program: Program, slot_names: Mapping[str, str],
+             salience: int, number: int, live: bool) -> str:
+    definite = compiled.mode == DEFINITE
+    index = compiled.rule_index
+    patterns: list[str] = []
+    if compiled.case is not None:
+        patterns.append(_case_pattern(compiled.case, slot_names))
+    for name in compiled.derived:
+        patterns.append(f"({'d' if definite else 'p'} (n {_string(name)}))")
+    for position, atom in enumerate(compiled.counters):  # each test matches its own fact
+        if atom.op not in _COMPARISONS or not _is_number(atom.value):
+            raise EngineError(f"a counter test CLIPS cannot compile: {atom}")
+        var = f"?c{position}"
+        patterns.append(
+            f"({'c' if definite else 'pc'} (n {_string(atom.fact)}) "
+            f"(v {var}&:({_COMPARISONS[atom.op]} {var} {_literal(atom.value)})))"
+        )
+    if not patterns:  # an always-true condition still needs a fact to match
+        patterns.append("(case)")
+    # The session records a rule once per mode, and a definite firing makes it possible too.
+    actions = [f"(assert (fired-p {index}))"]
+    if definite:
+        patterns.append(f"(not (fired-d {index}))")
+        actions.insert(0, f"(assert (fired-d {index}))")
+    else:
+        patterns.append(f"(not (fired-p {index}))")
+    if live:
+        actions.append(f"({_ASSERT} ({_FIRE} {_string(compiled.key)}))")
+    else:
+        actions.append(f"(bind ?*trace* (create$ ?*trace* {number}))")
+        names = program.asserts[index]
+        items = program.checklist_met[index]
+        kinds = ("d", "p") if definite else ("p",)
+        for kind in kinds:
+            facts = " ".join(f"({kind} (n {_string(name)}))" for name in names)
+            if facts:
+                actions.append(f"(assert {facts})")
+            if items:
+                item = "item-d" if kind == "d" else "item-p"
+                counter = "c" if kind == "d" else "pc"
+                actions.append("(assert " + " ".join(
+                    f"({item} {_string(name)})" for name in items) + ")")
+                actions.append(
+                    f"(assert ({counter} (n {_string(CHECKLIST_COUNTER)}) "
+                    f"(v (length$ (find-all-facts ((?f {item})) TRUE)))))"
+                )
+    return (
+        f"(defrule r-{compiled.key}\n"
+        f"  (declare (salience {salience}))\n"
+        + "".join(f"  {pattern}\n" for pattern in patterns)
+        + "  =>\n"
+        + "".join(f"  {action}\n" for action in actions)
+        + ")"
+    )
+
+
+def saliences(program: Program) -> dict[str, int]:
+    """Compiled rule key -> CLIPS salience, giving the engine-neutral firing order.
+
+    The program fires the lowest priority first; CLIPS the highest salience. The conjuncts
+    of one rule share its priority: among them the first conjunct goes first. Saliences are
+    the negated ranks of (priority, conjunct position), dense from 0 down.
+    """
+    def position(compiled: CompiledRule) -> int:
+        return int(compiled.key.rsplit("_", 1)[1])
+
+    ranked = sorted(program.rules, key=lambda compiled: (compiled.priority, position(compiled)))
+    if len(ranked) > 10001:
+        raise EngineError("too many compiled rules for CLIPS salience (-10000..10000)")
+    return {compiled.key: -rank for rank, compiled in enumerate(ranked)}
+
+
+def _case_facts(program: Program) -> list[str]:
+    """The case facts that some compiled condition reads, in catalogue order."""
+    read: set[str] = set()
+
+    def walk(condition: Condition) -> None:
+        if isinstance(condition, (Atom, Unknown)):
+            read.add(condition.fact)
+        else:
+            for part in condition.parts:
+                walk(part)
+
+    for compiled in program.rules:
+        if compiled.case is not None:
+            walk(compiled.case)
+    unknown = read - set(program.ruleset.catalogue)
+    if unknown:
+        raise EngineError(f"conditions name facts outside the catalogue: {sorted(unknown)}")
+    return [name for name in program.ruleset.catalogue if name in read]
+
+
+def slot_names(program: Program) -> dict[str, str]:
+    """Case fact name -> CLIPS slot name, for the facts the rules read.
+
+    The slot is named after the fact where CLIPS allows it. Facts that no condition reads
+    get no slot: no rule could match on them.
+    """
+    names: dict[str, str] = {}
+    for position, fact in enumerate(_case_facts(program)):
+        names[fact] = fact if _SYMBOL.match(fact) else f"fact-{position}"
+    return names
+
+
+def constructs(program: Program, *, live: bool = False) -> list[str]:
+    """The CLIPS constructs (deftemplates, deffunctions, defrules) for a compiled program.
+
+    With ``live``, rules call the Python function ``twitchrules-fire`` (defined separately,
+    per environment); otherwise they assert their conclusions themselves and keep a trace.
+    """
+    slots = slot_names(program)
+    params = " ".join(f"?a{i}" for i in range(len(slots)))
+    fills = " ".join(f"({slot} ?a{i})" for i, slot in enumerate(slots.values()))
+    lines = [
+        "(deftemplate case " + " ".join(f"(slot {slot})" for slot in slots.values()) + ")",
+        "(deftemplate d (slot n))",
+        "(deftemplate p (slot n))",
+        "(deftemplate c (slot n) (slot v))",
+        "(deftemplate pc (slot n) (slot v))",
+        "(defglobal ?*trace* = (create$))",
+        # The case fact is asserted inside CLIPS, so no fact address reaches Python.
+        f"(deffunction {_CASE} ({params}) (assert (case {fills})) nil)",
+    ]
+    if live:  # the facts the session returns, flattened as (kind name value) triples
+        lines.append(f"""(deffunction {_ASSERT} ($?new)
+  (loop-for-count (?i 1 (div (length$ ?new) 3))
+    (bind ?k (nth$ (- (* 3 ?i) 2) ?new))
+    (bind ?n (nth$ (- (* 3 ?i) 1) ?new))
+    (bind ?v (nth$ (* 3 ?i) ?new))
+    (switch ?k
+      (case d then (assert (d (n ?n))))
+      (case p then (assert (p (n ?n))))
+      (case c then (assert (c (n ?n) (v ?v))))
+      (case pc then (assert (pc (n ?n) (v ?v))))))
+  nil)""")
+    salience = saliences(program)
+    lines.extend(
+        _defrule(compiled, program, slots, salience[compiled.key], number, live)
+        for number, compiled in enumerate(program.rules)
+    )
+    return lines
+
+
+class _Errors(clips.Router):  # type: ignore[misc]
+    """Collects what CLIPS writes to ``stderr`` during a run (an error there fails it)."""
+
+    def __init__(self) -> None:
+        super().__init__("twitchrules-errors", 30)
+        self.messages: list[str] = []
+
+    def query(self, name: str) -> bool:
+        return name == "stderr"
+
+    def write(self, name: str, message: str) -> None:
+        self.messages.append(message)
+
+
+class _Environment:
+    """One CLIPS environment with the program built into it."""
+
+    def __init__(self, program: Program, built: list[str], slots: Mapping[str, str],
+                 live: bool) -> None:
+        self.program = program
+        self.live = live
+        self.env = clips.Environment()
+        self.errors = _Errors()
+        self.env.add_router(self.errors)
+        self.session: Session | None = None
+        if live:
+            self.env.define_function(self._fire, _FIRE)
+        for construct in built:
+            self.env.build(construct)
+        self.facts = tuple(slots)
+        self.assert_case = self.env.find_function(_CASE)
+        self.trace = self.env.find_global("trace")
+
+    def _fire(self, key: str) -> list[Any]:
+        session = self.session
+        if session is None or session.error is not None:
+            return []
+        try:
+            flat: list[Any] = []
+            for new in session.fire(key):
+                flat.append(clips.Symbol(new[0]))
+                flat.append(new[1])
+                flat.append(new[2] if len(new) == 3 else 0)
+            return flat
+        except BaseException as error:  # kept: re-raised by run() as an EngineError
+            session.error = error
+            return []
+
+    def run(self, session: Session, facts: Mapping[str, FactValue]) -> None:
+        env = self.env
+        env.reset()  # no fact or activation survives from the previous case
+        self.errors.messages.clear()
+        self.session = session
+        try:
+            self.assert_case(*[facts.get(name) for name in self.facts])
+            env.run()
+            if not self.live:
+                rules = self.program.rules
+                for number in self.trace.value:
+                    session.fire(rules[number].key)
+        finally:
+            self.session = None
+            env.reset()  # release this case's facts now, not at the next case
+        if self.errors.messages and session.error is None:
+            session.error = RuntimeError("".join(self.errors.messages).strip())
+
+
+class ClipsBackend:
+    """Runs a compiled program on CLIPS, one reset environment per case, pooled by thread."""
+
+    name = NAME
+
+    def __init__(self, program: Program, *, live: bool = False) -> None:
+        self.program = program
+        self.version = version()
+        self.live = live
+        self._constructs = constructs(program, live=live)
+        self._slots = slot_names(program)
+        self._pool: list[_Environment] = []
+        self._lock = threading.Lock()
+        try:
+            self._pool.append(self._new_environment())
+        except clips.CLIPSError as error:
+            raise EngineError(f"CLIPS refused the compiled program: {error}") from error
+
+    def _new_environment(self) -> _Environment:
+        return _Environment(self.program, self._constructs, self._slots, self.live)
+
+    def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
+        """Assert the case fact, let the rules chain, and return the firing record."""
+        with self._lock:
+            environment = self._pool.pop() if self._pool else None
+        if environment is None:
+            environment = self._new_environment()
+        session = Session(self.program)
+        try:
+            environment.run(session, facts)
+        except Exception as error:
+            if session.error is None:
+                session.error = error
+        finally:
+            with self._lock:
+                self._pool.append(environment)
+        if session.error is not None:
+            raise EngineError(f"CLIPS run failed: {session.error}") from session.error
+        return session.run
+
+
+def create(program: Program) -> ClipsBackend:
+    """A CLIPS backend for a compiled program (native mode)."""
+    return ClipsBackend(program)

@@ -1,0 +1,162 @@
+"""Durable backend: the compiled program run on durable-rules (the reference engine).
+
+All of durable-rules stays in this module. Its known hazards are designed around:
+its background timer threads are never started (``Host._run`` is a no-op); every call into
+its C core is serialised by one lock; each case uses a session id from a small fixed set and
+its state is deleted afterwards, so sessions never accumulate; exceptions raised inside
+actions (which durable-rules would swallow) are kept and re-raised as ``EngineError``; and
+the facts it holds are never read back (the firing record is kept on our side).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from durable import engine as durable_engine  # does not import on CPython 3.13+
+
+from ..case.facts import FactValue
+from ..errors import EngineError
+from ..ruleset.conditions import All, Any_, Atom, Condition, Unknown
+from .program import DEFINITE, CompiledRule, Program
+from .session import EngineRun, Session
+
+NAME = "durable-rules"
+_LOCK = threading.RLock()  # the C core is not safe to enter from two threads at once
+_NAMES = itertools.count()
+_SID = "case"
+
+_COMPARISONS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+
+
+def version() -> str:
+    """The installed durable-rules version."""
+    return metadata.version("durable_rules")
+
+
+def expression(condition: Condition) -> dict[str, Any]:
+    """Translate a case condition into durable-rules' JSON expression form."""
+    if isinstance(condition, Atom):
+        if condition.op == "is":
+            return {condition.fact: condition.value}
+        if condition.op == "in":
+            return {"$or": [{condition.fact: value} for value in condition.value]}
+        return {_COMPARISONS[condition.op]: {condition.fact: condition.value}}
+    if isinstance(condition, Unknown):
+        return {"$nex": {condition.fact: 1}}
+    parts = [expression(part) for part in condition.parts]
+    if isinstance(condition, All):
+        return {"$and": [{"t": "case"}, *parts]} if not parts else {"$and": parts}
+    assert isinstance(condition, Any_)
+    return {"$or": parts}
+
+
+def _patterns(compiled: CompiledRule) -> list[dict[str, Any]]:
+    definite = compiled.mode == DEFINITE
+    patterns: list[dict[str, Any]] = []
+    if compiled.case is not None:
+        case = expression(compiled.case)
+        patterns.append({"$and": [{"t": "case"}, case]})
+    for name in compiled.derived:
+        patterns.append({"$and": [{"t": "d" if definite else "p"}, {"n": name}]})
+    for atom in compiled.counters:
+        patterns.append(
+            {"$and": [{"t": "c" if definite else "pc"}, {"n": atom.fact},
+                      {_COMPARISONS[atom.op]: {"v": atom.value}}]}
+        )
+    if not patterns:  # an always-true condition still needs a fact to match
+        patterns.append({"t": "case"})
+    return patterns
+
+
+def ruleset_definition(program: Program) -> dict[str, Any]:
+    """The durable-rules JSON ruleset for a compiled program (provenance stripped)."""
+    definition: dict[str, Any] = {}
+    for compiled in program.rules:
+        patterns = _patterns(compiled)
+        definition[compiled.key] = {
+            "all": [{f"m{i}": pattern} for i, pattern in enumerate(patterns)],
+            "pri": compiled.priority,
+            "run": compiled.key,
+        }
+    return definition
+
+
+def _fact(new: tuple[Any, ...]) -> dict[str, Any]:
+    if len(new) == 2:
+        return {"sid": _SID, "t": new[0], "n": new[1]}
+    return {"sid": _SID, "t": new[0], "n": new[1], "v": new[2]}
+
+
+class DurableBackend:
+    """Runs a compiled program on durable-rules, one isolated session per case."""
+
+    name = NAME
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.version = version()
+        self._session: Session | None = None
+        self._ruleset_name = (
+            f"{program.ruleset.name}-{program.ruleset.version}-"
+            f"{program.ruleset.sha256[:12]}-{next(_NAMES)}"
+        )
+        backend = self
+
+        class _Host(durable_engine.Host):  # type: ignore[misc]
+            def _run(self) -> None:
+                """Never start durable-rules' timer threads (crash path, upstream #306)."""
+
+            def get_action(self, action_name: str) -> Any:
+                return backend._action(action_name)
+
+        with _LOCK:
+            self._host = _Host()
+            self._host.set_rulesets({self._ruleset_name: ruleset_definition(program)})
+
+    def _action(self, key: str) -> Any:
+        def act(closure: Any) -> None:
+            session = self._session
+            if session is None or session.error is not None:
+                return
+            try:
+                for new in session.fire(key):
+                    try:
+                        closure.assert_fact(_fact(new))
+                    except durable_engine.MessageNotHandledException:
+                        pass  # a fact no rule matches: not an error
+            except BaseException as error:  # kept: durable-rules would swallow it
+                session.error = error
+
+        return act
+
+    def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
+        """Assert the case fact, let the rules chain, and return the firing record."""
+        session = Session(self.program)
+        case_fact: dict[str, Any] = {"sid": _SID, "t": "case", **facts}
+        with _LOCK:
+            self._session = session
+            try:
+                try:
+                    self._host.assert_fact(self._ruleset_name, case_fact)
+                except durable_engine.MessageNotHandledException:
+                    pass  # no rule matched: not an error
+                except BaseException as error:
+                    raise EngineError(f"durable-rules failed: {error}") from error
+                state = self._host.get_state(self._ruleset_name, _SID)
+                if session.error is None and state.get("exception"):
+                    session.error = RuntimeError(str(state["exception"]))
+            finally:
+                self._session = None
+                self._host.delete_state(self._ruleset_name, _SID)
+        if session.error is not None:
+            raise EngineError(f"a rule action failed: {session.error}") from session.error
+        return session.run
+
+
+def create(program: Program) -> DurableBackend:
+    """A durable-rules backend for a compiled program."""
+    return DurableBackend(program)

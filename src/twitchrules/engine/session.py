@@ -1,0 +1,73 @@
+"""Session: what happens when a compiled rule fires, the same for every backend.
+
+A backend matches and orders; it reports each firing here by key and asserts back the facts
+this returns. Derived facts are ``("d", name)`` (definite) and ``("p", name)`` (possible);
+the checklist counter is ``("c", name, value)`` and ``("pc", name, value)``. A rule is
+recorded once per mode, at its first firing, whatever conjunct fired it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..case.vocabulary import CHECKLIST_COUNTER
+from .program import DEFINITE, Program
+
+NewFact = tuple[str, str] | tuple[str, str, int]
+"""A fact a firing asserts back: ``(kind, name)`` or ``(kind, counter name, value)``."""
+
+
+@dataclass
+class EngineRun:
+    """What an engine run produced: definite firings in order, and the possible rules."""
+
+    fired: list[int] = field(default_factory=list)
+    possible: set[int] = field(default_factory=set)
+    derived: set[str] = field(default_factory=set)
+    derived_possible: set[str] = field(default_factory=set)
+    items_met: set[str] = field(default_factory=set)
+    items_possible: set[str] = field(default_factory=set)
+    counter_at_firing: dict[int, int] = field(default_factory=dict)
+
+
+class Session:
+    """The per-case record of firings; built fresh for every evaluation."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.run = EngineRun()
+        self.error: BaseException | None = None
+
+    def fire(self, key: str) -> list[NewFact]:
+        """Record the firing of compiled rule ``key``; return the facts to assert."""
+        compiled = self.program.by_key[key]
+        index = compiled.rule_index
+        run = self.run
+        if compiled.mode == DEFINITE:
+            if index in run.fired:
+                return []
+            run.fired.append(index)
+            run.counter_at_firing[index] = len(run.items_met)
+            definite = self._conclude(index, run.derived, run.items_met, "d", "c")
+            return definite + self._possibly(index)
+        if index in run.possible:
+            return []
+        return self._possibly(index)
+
+    def _possibly(self, index: int) -> list[NewFact]:
+        self.run.possible.add(index)
+        return self._conclude(index, self.run.derived_possible, self.run.items_possible, "p", "pc")
+
+    def _conclude(self, index: int, derived: set[str], items_met: set[str], fact_kind: str,
+                  counter_kind: str) -> list[NewFact]:
+        """Add a rule's derived facts and met items to one mode's record; return what is new."""
+        new: list[NewFact] = []
+        for name in self.program.asserts[index]:
+            if name not in derived:
+                derived.add(name)
+                new.append((fact_kind, name))
+        items = self.program.checklist_met[index]
+        if items and not set(items) <= items_met:
+            items_met.update(items)
+            new.append((counter_kind, CHECKLIST_COUNTER, len(items_met)))
+        return new

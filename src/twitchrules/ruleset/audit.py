@@ -1,0 +1,217 @@
+"""Audit: a loaded ruleset -> the provenance of every rule (who, whence, reviewed or not).
+
+An auditor reads this to check each rule against its source: the rule's id, version and
+title, the quoted passage or reference it rests on, its author, review status, reviewer and
+date. ``audit_records`` gives the records; ``render_audit`` prints them as a table, JSON,
+Markdown (the docs' rules reference is generated from it) or a self-contained HTML page.
+The ruleset's default triage (used when no triage rule fires) is audited like a rule.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..templates import render_page
+from .model import Ruleset, canonical_sha256
+from .words import conclusion_text, condition_text
+
+AUDIT_FORMATS: tuple[str, ...] = ("table", "json", "md", "html")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """The provenance of one rule (or of the default triage), as an auditor reads it."""
+
+    id: str
+    version: str
+    title: str
+    kind: str  # "rule", or "default" for the ruleset's default triage
+    file: str
+    source_passage: str | None
+    source_label: str | None
+    source_quote: str | None
+    source_reference: str | None
+    source_note: str | None
+    author: str
+    status: str
+    reviewer: str | None
+    reviewed_on: str | None
+    date: str
+    explanation: str
+    when: Mapping[str, Any] | None
+    then: Sequence[Mapping[str, Any]]
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON values."""
+        data = asdict(self)
+        data["then"] = list(self.then)
+        return data
+
+    @property
+    def source_text(self) -> str:
+        """One line naming the source: the passage label (and id), or the reference."""
+        if self.source_passage:
+            return f"{self.source_label} ({self.source_passage})"
+        parts = [p for p in (self.source_reference, self.source_note) if p]
+        return "; ".join(parts) or "(no source)"
+
+
+def versioned_items(ruleset: Ruleset) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """Every versioned item of a ruleset as ``(id, version, data)``: each rule, then the default triage."""
+    items = [(rule.id, rule.version, rule.data) for rule in ruleset.rules]
+    default = ruleset.triage_default
+    items.append((default["id"], default["version"], default))
+    return items
+
+
+def _record(ruleset: Ruleset, data: Mapping[str, Any], kind: str, file: str) -> AuditRecord:
+    provenance = data["provenance"]
+    source = provenance["source"]
+    passage = ruleset.passages.get(source["passage"]) if "passage" in source else None
+    if kind == "rule":
+        title, explanation = data["title"], data["explanation"]
+        when, then = data["when"], list(data["then"])
+    else:
+        title = f"Default triage: {data['level']}"
+        explanation, when = data["reason"], None
+        then = [{"triage": {k: data[k] for k in ("level", "timeframe", "reason")}}]
+    return AuditRecord(
+        id=data["id"], version=data["version"], title=title, kind=kind, file=file,
+        source_passage=source.get("passage"),
+        source_label=str(passage["label"]) if passage else None,
+        source_quote=str(passage["quote"]) if passage else None,
+        source_reference=source.get("reference"), source_note=source.get("note"),
+        author=provenance["author"], status=provenance["status"],
+        reviewer=provenance.get("reviewer"), reviewed_on=provenance.get("reviewed_on"),
+        date=provenance["date"], explanation=explanation, when=when, then=then,
+        sha256=canonical_sha256(data),
+    )
+
+
+def audit_records(ruleset: Ruleset) -> list[AuditRecord]:
+    """The provenance record of every rule in ruleset order, then the default triage."""
+    records = [_record(ruleset, rule.data, "rule", rule.file) for rule in ruleset.rules]
+    records.append(_record(ruleset, ruleset.triage_default, "default", "(header)"))
+    return records
+
+
+def audit_dict(ruleset: Ruleset) -> dict[str, Any]:
+    """The audit as one JSON object: ``{"ruleset": {...}, "summary": {...}, "rules": [...]}``."""
+    records = audit_records(ruleset)
+    statuses = Counter(record.status for record in records)
+    return {
+        "ruleset": {
+            "name": ruleset.name, "version": ruleset.version, "sha256": ruleset.sha256,
+            "status": ruleset.data.get("status"), "date": ruleset.data.get("date"),
+            "path": ruleset.path,
+        },
+        "summary": {"rules": len(records), "by_status": dict(sorted(statuses.items())),
+                    "unreviewed": sum(1 for r in records if not r.reviewer)},
+        "rules": [record.to_dict() for record in records],
+    }
+
+
+# ---------------------------------------------------------------- renderers
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in rows)
+    return "\n".join(out) + "\n"
+
+
+def render_table(ruleset: Ruleset) -> str:
+    """A plain-text table: one line per rule (the source by label; quotes are in json/md/html)."""
+    records = audit_records(ruleset)
+    rows = [[r.id, r.version, r.status, r.reviewer or "-", r.date, r.author, r.source_text,
+             r.title] for r in records]
+    head = (f"Ruleset {ruleset.name} {ruleset.version} ({ruleset.data.get('status')}) "
+            f"sha256 {ruleset.sha256}\n{len(records)} rules; "
+            f"{sum(1 for r in records if not r.reviewer)} without a reviewer\n\n")
+    return head + _table(
+        rows, ["ID", "VERSION", "STATUS", "REVIEWER", "DATE", "AUTHOR", "SOURCE", "TITLE"])
+
+
+def _md(text: Any) -> str:
+    """Escape text for Markdown prose: HTML characters and Markdown emphasis/link marks."""
+    escaped = html.escape(str(text), quote=False)
+    for mark in ("\\", "`", "*", "_", "[", "]"):
+        escaped = escaped.replace(mark, "\\" + mark)
+    return escaped.replace("\n", " ")
+
+
+def _md_cell(text: Any) -> str:
+    return _md(text).replace("|", "\\|")
+
+
+def render_markdown(ruleset: Ruleset) -> str:
+    """A Markdown reference of every rule with its provenance (the docs' rules reference)."""
+    records = audit_records(ruleset)
+    data = ruleset.data
+    out = [
+        "# Rules reference",
+        "",
+        f"Generated from the ruleset **{_md(ruleset.name)} {_md(ruleset.version)}** "
+        f"(status {_md(data.get('status'))}, dated {_md(data.get('date'))}); "
+        f"content sha256 `{ruleset.sha256}`. Do not edit by hand: "
+        "`twitchrules ruleset audit --format md` prints it.",
+        "",
+        f"{len(records)} rules; {sum(1 for r in records if r.status == 'draft')} draft, "
+        f"{sum(1 for r in records if not r.reviewer)} without a named reviewer.",
+        "",
+        "| Rule | Version | Title | Source | Status | Reviewer | Date |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        out.append(
+            f"| [{r.id}](#{r.id.lower()}) | {r.version} | {_md_cell(r.title)} | "
+            f"{_md_cell(r.source_text)} | {r.status} | {_md_cell(r.reviewer or '-')} | {r.date} |"
+        )
+    for r in records:
+        out += ["", f"## {r.id}", "", f"**{_md(r.title)}** (version {r.version}, "
+                f"file `{r.file}`)", "", _md(r.explanation), ""]
+        if r.when is not None:
+            out += [f"- **When:** {_md(condition_text(r.when))}"]
+        out += [f"- **Then:** {_md(conclusion_text(c))}" for c in r.then]
+        if r.source_passage:
+            out += [f"- **Source:** {_md(r.source_label)} (passage `{r.source_passage}`)", "",
+                    f"    > {_md(r.source_quote)}", ""]
+        else:
+            out += [f"- **Source:** {_md(r.source_text)}"]
+        out += [
+            f"- **Author:** {_md(r.author)}",
+            f"- **Review status:** {r.status}; reviewer: {_md(r.reviewer or 'none')}"
+            + (f" on {r.reviewed_on}" if r.reviewed_on else ""),
+            f"- **Date:** {r.date}",
+            f"- **Content sha256:** `{r.sha256}`",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def render_audit_html(ruleset: Ruleset) -> str:
+    """A self-contained HTML page with the audit table, quotes included."""
+    return render_page("audit.html.j2", title=f"Rule provenance: {ruleset.name} {ruleset.version}",
+                       ruleset=ruleset, status=str(ruleset.data.get("status")),
+                       records=audit_records(ruleset))
+
+
+def render_audit(ruleset: Ruleset, output_format: str = "table") -> str:
+    """The audit of a ruleset in one of ``AUDIT_FORMATS``."""
+    if output_format == "json":
+        return json.dumps(audit_dict(ruleset), indent=2, ensure_ascii=False) + "\n"
+    if output_format == "md":
+        return render_markdown(ruleset)
+    if output_format == "html":
+        return render_audit_html(ruleset)
+    if output_format == "table":
+        return render_table(ruleset)
+    raise ValueError(f"unknown audit format {output_format!r} (known: {', '.join(AUDIT_FORMATS)})")

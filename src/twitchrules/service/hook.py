@@ -1,0 +1,115 @@
+"""Hook: one patient-view call, from the request to the card, with its one audit record.
+
+Flow: prefetch (or fetch) -> FHIR -> case (``twitchrules.fhir``) -> ``evaluate`` -> card.
+The service never builds facts or reads rules itself. Whatever happens, the call leaves
+exactly one audit record (identifiers and outcomes, no clinical content).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from twitchrules.errors import CaseError
+from twitchrules.fhir import FhirResourceError, case_from_resources, resources_in
+from twitchrules.pipeline import evaluate
+from twitchrules.ruleset.model import Ruleset
+from twitchrules.service.audit import AuditLog
+from twitchrules.service.cards import problem_card, summary_card
+from twitchrules.service.config import ServiceConfig
+from twitchrules.service.models import Card, CdsRequest, CdsResponse
+from twitchrules.service.prefetch import PrefetchUnavailable, resolve_prefetch
+from twitchrules.service.problems import HttpProblem
+
+HOOK = "patient-view"
+
+
+@dataclass
+class CallRecord:
+    """What the audit log keeps of one call: identifiers and outcomes only."""
+
+    identity: dict[str, Any]
+    status: int = 200
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        """The record's fields in the order the audit line shows them."""
+        return {"status": self.status, **self.details, **self.identity}
+
+
+@dataclass
+class HookAnswerer:
+    """Answers patient-view calls with one ruleset, one configuration and one HTTP client."""
+
+    config: ServiceConfig
+    ruleset: Ruleset
+    audit: AuditLog
+    http: httpx.AsyncClient
+
+    @property
+    def label(self) -> str:
+        """The card source label naming the ruleset."""
+        return f"twitchrules ruleset {self.ruleset.name} {self.ruleset.version}"
+
+    async def answer(self, body: CdsRequest, service_id: str, claims: dict[str, Any] | None,
+                     rules_url: str) -> CdsResponse:
+        """The response to one call; writes its audit record, also when the call is refused."""
+        record = CallRecord(identity={
+            "hookInstance": body.hookInstance, "service": service_id,
+            "patientId": body.context.patientId, "userId": body.context.userId,
+            "jwt_iss": claims.get("iss") if claims else None,
+            "ruleset": {"name": self.ruleset.name, "version": self.ruleset.version,
+                        "sha256": self.ruleset.sha256},
+        })
+        try:
+            return await self._answer(body, record, rules_url)
+        except HttpProblem as problem:
+            record.status = problem.status
+            raise
+        finally:
+            self.audit.write("call", **record.fields())
+
+    async def _answer(self, body: CdsRequest, record: CallRecord, rules_url: str) -> CdsResponse:
+        started = time.perf_counter()
+        if body.hook != HOOK:
+            raise HttpProblem(400, "not-supported", [("hook", f"this service answers '{HOOK}' only")])
+        try:
+            prefetch = await resolve_prefetch(body, self.config, self.http)
+        except PrefetchUnavailable as exc:
+            record.details["missing"] = exc.keys
+            raise HttpProblem(412, "not-found",
+                              [(f"prefetch.{key}", exc.reason) for key in exc.keys]) from None
+        try:
+            resources = [r for value in prefetch.values() for r in resources_in(value)]
+            mapped = case_from_resources(resources, patient_id=body.context.patientId,
+                                         lab_max_age_days=self.config.lab_max_age_days)
+        except FhirResourceError as exc:
+            if exc.kind == "invalid":
+                record.details["error"] = exc.problems[0][0]
+                raise HttpProblem(400, "structure", exc.problems) from None
+            return self._not_evaluated(exc.problems, record, rules_url)
+        if mapped.case is None:
+            record.details.update(outcome="no-assessment", cards=[])
+            return CdsResponse(cards=[])
+        record.identity["questionnaireResponse"] = mapped.questionnaire_response_id
+        try:
+            result = evaluate(mapped.case, ruleset=self.ruleset)
+        except CaseError as exc:
+            return self._not_evaluated(exc.problems, record, rules_url)
+        card = summary_card(result, patient_id=body.context.patientId, rules_url=rules_url)
+        record.details.update(
+            outcome="evaluated", engine=result.engine.model_dump(), triage=result.triage.level,
+            fired_rules=[step.rule for step in result.trace], cards=[card.uuid],
+            suggestions=[s.uuid for s in card.suggestions or []],
+            duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        return CdsResponse(cards=[card])
+
+    def _not_evaluated(self, problems: list[tuple[str, str]], record: CallRecord,
+                       rules_url: str) -> CdsResponse:
+        card: Card = problem_card(problems, ruleset_label=self.label, rules_url=rules_url)
+        record.details.update(outcome="not-evaluated", problems=[loc for loc, _ in problems],
+                              cards=[card.uuid])
+        return CdsResponse(cards=[card])
