@@ -39,7 +39,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def _cases() -> list[dict]:
     """The clinical case files' cases, else the bundled examples."""
-    paths = sorted((ROOT / "tests" / "cases").glob("*.json"))
+    paths = sorted((ROOT / "rulesets" / "twitching" / "tests").glob("*.json"))
     cases = [json.loads(p.read_text(encoding="utf-8"))["case"] for p in paths]
     if not cases:
         cases = [json.loads(p.read_text(encoding="utf-8"))

@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "tests" / "fixtures" / "starter"
 EXAMPLES = ROOT / "examples"
+CASES_DIR = ROOT / "rulesets" / "twitching" / "tests"
+"""The bundled ruleset's own expected-outcome case files."""
 
 
 @pytest.fixture

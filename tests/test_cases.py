@@ -1,4 +1,4 @@
-"""Case files: every tests/cases/*.json gives the result its expect block states."""
+"""Case files: every rulesets/twitching/tests/*.json gives the result its expect block states."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from twitchrules import evaluate
 
-CASES_DIR = Path(__file__).resolve().parent / "cases"
+from .conftest import CASES_DIR
+
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 LEVELS = ["self-care", "monitor", "prompt", "urgent", "immediate"]
 KNOWN_KEYS = {

@@ -1,6 +1,6 @@
 """Conformance: durable-rules and CLIPS give identical results on the same ruleset.
 
-Every case file in ``tests/cases/`` plus 1,000 generated valid cases (seeded, so the same
+Every case file in ``rulesets/twitching/tests/`` plus 1,000 generated valid cases (seeded, so the same
 cases on every run) are evaluated on both backends. The results must be identical apart from
 ``engine``: triage, differential with scores, checklist, recommendations, missing
 information, notices, and the trace (the same rules with the same conclusions, in the same
@@ -24,14 +24,14 @@ from twitchrules.case import build_facts, case_from_mapping
 from twitchrules.case.synthetic import generate_cases
 from twitchrules.engine import available_engines, get_backend
 
-from .conftest import STARTER
+from .conftest import CASES_DIR, STARTER
 
 pytestmark = pytest.mark.skipif(
     not {"durable", "clips"} <= set(available_engines()),
     reason="needs both durable-rules and CLIPS (durable-rules does not import on this Python)",
 )
 
-CASE_FILES = sorted((Path(__file__).resolve().parent / "cases").glob("*.json"))
+CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 GENERATED = 1000
 SEED = 20261120
 

@@ -12,7 +12,7 @@ from twitchrules import evaluate, load_ruleset
 from twitchrules.conclusions import Notice
 from twitchrules.outputs.html import render_html
 
-from .conftest import STARTER, base_case, load_example
+from .conftest import CASES_DIR, STARTER, base_case, load_example
 from .test_audit import cli
 
 pytest.importorskip("fhir.resources", reason="fhir.resources comes with twitchrules[service]")
@@ -116,12 +116,12 @@ def test_minor_gets_a_warning_issue() -> None:
     GuidanceResponse.model_validate(resource)
 
 
-CASE_FILES = sorted((Path(__file__).parent / "cases").glob("*.json"))
+CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 
 
 @pytest.mark.parametrize("case_file", CASE_FILES, ids=[p.stem for p in CASE_FILES])
 def test_every_test_case_exports_valid_fhir_and_html(case_file: Path) -> None:
-    """Every case of tests/cases on the bundled ruleset exports a valid resource and a page."""
+    """Every case file of the bundled ruleset on the bundled ruleset exports a valid resource and a page."""
     case = json.loads(case_file.read_text(encoding="utf-8"))["case"]
     result = evaluate(case)
     resource = guidance_response(result)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
 from twitchrules import evaluate, load_ruleset
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES_DIR = ROOT / "tests" / "cases"
+from .conftest import CASES_DIR, ROOT
+
 ARTICLE = ROOT.parent / "shared" / "seed" / "muscle-twitching-article.txt"
 BUNDLED = load_ruleset()
 

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from .case import Case, build_facts, case_from_mapping
 from .conclusions import EngineInfo, Firing, Result, build_result
 from .engine import cached_ruleset, get_backend
-from .ruleset.model import Ruleset
+from .ruleset.sources import RulesetSpec
 from .version import __version__
 
 
 def evaluate(
     case: Case | Mapping[str, Any],
     *,
-    ruleset: Ruleset | str | Path | None = None,
+    ruleset: RulesetSpec = None,
     engine: str | None = None,
 ) -> Result:
     """Evaluate one case and return its traced result.
 
     Args:
         case: a ``Case`` or a mapping in the contract's case shape (validated strictly).
-        ruleset: a loaded ``Ruleset``, a path to a ruleset file or folder, or ``None`` for
-            the bundled ruleset. Paths are loaded once per process.
+        ruleset: a loaded ``Ruleset``, a path to a ruleset file or folder, a released
+            version (``"twitching@1.0.0"``), a content hash (``"sha256:<hex>"``), or
+            ``None`` for the bundled ruleset. Each is loaded once per process.
         engine: ``"durable"`` (or another available backend); ``None`` for the default.
 
     Raises:

@@ -20,7 +20,7 @@ from twitchrules.fhir import (
     orderables_for,
 )
 
-from ..conftest import ROOT
+from ..conftest import CASES_DIR
 
 CASE: dict[str, Any] = {
     "assessed_on": "2026-11-20",
@@ -61,7 +61,7 @@ def test_round_trip_gives_the_case_back(options) -> None:
     assert mapped.questionnaire_response_id == "p1-assessment"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "cases").glob("*.json")),
+@pytest.mark.parametrize("path", sorted(CASES_DIR.glob("*.json")),
                          ids=lambda p: p.stem)
 def test_every_case_file_round_trips(path) -> None:
     """Every clinical case file survives case -> FHIR -> case unchanged."""

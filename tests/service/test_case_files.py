@@ -14,11 +14,11 @@ from twitchrules.case import case_from_mapping
 from twitchrules.service import SERVICE_ID, ServiceConfig, create_app, read_audit_log
 from twitchrules.service.cards import INDICATORS
 
-from ..conftest import EXAMPLES, ROOT
+from ..conftest import CASES_DIR, EXAMPLES
 from .conftest import LiveServer
 from .hookdata import hook_request, prefetch_for, resources_for
 
-CASE_FILES = sorted((ROOT / "tests" / "cases").glob("*.json"))
+CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 
 
 def _cases() -> list[Any]:

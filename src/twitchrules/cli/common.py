@@ -34,6 +34,14 @@ def read_input(source: str, *, param_hint: str, fallback: Path | None = None) ->
     return path.read_text(encoding="utf-8")
 
 
+def ruleset_option() -> Callable[[FC], FC]:
+    """The ``--ruleset`` option: a file or folder, ``name@version``, ``sha256:HEX`` or ``git:REF:PATH``."""
+    return click.option(
+        "--ruleset", "ruleset_spec", default=None, metavar="RULESET",
+        help="A ruleset file or folder, a released version (twitching@1.0.0) or a content "
+        "hash (sha256:HEX) (default: the bundled ruleset).")
+
+
 def _check_engine(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None

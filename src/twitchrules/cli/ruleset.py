@@ -1,4 +1,4 @@
-"""``twitchrules ruleset validate|audit|diff|lock`` (parsing and printing only).
+"""``twitchrules ruleset validate|audit|diff|lock|release`` (parsing and printing only).
 
 The logic is in ``twitchrules.ruleset``; errors are ``TwitchrulesError``s that the main
 group turns into ``Type: message`` and an exit code.
@@ -11,11 +11,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import RulesetError
 from ..resources import bundled_ruleset_path
 from ..ruleset.audit import AUDIT_FORMATS, render_audit
 from ..ruleset.diff import DIFF_FORMATS, diff_rulesets, render_diff
 from ..ruleset.load import load_ruleset
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
+from ..ruleset.release import check_archive, release_ruleset
+from ..ruleset.sources import resolve_ruleset
 from .common import write_output
 
 _PATH = click.Path(exists=True, path_type=Path)
@@ -33,10 +36,23 @@ def ruleset_group() -> None:
 @ruleset_group.command("validate")
 @click.argument("path", type=_PATH, required=False)
 def validate_command(path: Path | None) -> None:
-    """Check a ruleset file or folder: schema, then semantics (exit 2 naming file, rule, field)."""
-    ruleset = load_ruleset(_target(path))
+    """Check a ruleset file or folder: schema, then semantics (exit 2 naming file, rule, field).
+
+    A folder's archived releases are checked too: each must be exactly as released.
+    """
+    target = _target(path)
+    ruleset = load_ruleset(target)
+    lock_path = default_lock_path(target)
+    releases = ""
+    if target.is_dir() and lock_path.is_file():
+        lock = read_lock(lock_path)
+        problems = check_archive(target, lock)
+        if problems:
+            raise RulesetError(problems)
+        count = len(lock.get("releases", {}))
+        releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
     click.echo(f"ok: ruleset {ruleset.name} {ruleset.version}, {len(ruleset.rules)} rules, "
-               f"sha256 {ruleset.sha256}")
+               f"sha256 {ruleset.sha256}{releases}")
 
 
 @ruleset_group.command("audit")
@@ -51,15 +67,19 @@ def audit_command(path: Path | None, output_format: str, output: Path | None) ->
 
 
 @ruleset_group.command("diff")
-@click.argument("old", type=_PATH)
-@click.argument("new", type=_PATH)
+@click.argument("old")
+@click.argument("new")
 @click.option("--format", "output_format", type=click.Choice(DIFF_FORMATS), default="text",
               show_default=True)
 @click.option("--check", is_flag=True,
               help="Exit 1 when content changed but a rule's or the ruleset's version did not.")
-def diff_command(old: Path, new: Path, output_format: str, check: bool) -> None:
-    """Rules added, removed and changed (field by field, version bumped or not) from OLD to NEW."""
-    diff = diff_rulesets(load_ruleset(old), load_ruleset(new))
+def diff_command(old: str, new: str, output_format: str, check: bool) -> None:
+    """Rules added, removed and changed (field by field, version bumped or not) from OLD to NEW.
+
+    OLD and NEW are ruleset files or folders, released versions (twitching@1.0.0), content
+    hashes (sha256:HEX) or a git commit's copy (git:REF:PATH, e.g. git:main:rulesets/twitching).
+    """
+    diff = diff_rulesets(resolve_ruleset(old), resolve_ruleset(new))
     click.echo(render_diff(diff, output_format), nl=False)
     if check and diff.problems:
         sys.exit(1)
@@ -94,3 +114,24 @@ def lock_command(path: Path | None, lock_file: Path | None, check: bool) -> None
     click.echo(f"{lock_path}: added {len(added)} entr{'y' if len(added) == 1 else 'ies'}")
     for entry in added:
         click.echo(f"  + {entry}")
+
+
+@ruleset_group.command("release")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                required=False)
+@click.option("--lock-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The lock file (default: <ruleset folder>.lock.json beside the ruleset).")
+def release_command(path: Path | None, lock_file: Path | None) -> None:
+    """Release the ruleset folder's version: lock its hashes and archive its files.
+
+    The copy goes to <folder>/releases/<version>/ and is never rewritten; afterwards the
+    version can be named as <name>@<version> or sha256:<hex> wherever a ruleset is taken.
+    Refuses (exit 2) a version CHANGELOG.md has no heading for, a locked hash that would
+    change, and an archive of this version with other content.
+    """
+    report = release_ruleset(_target(path), lock_file)
+    if report.already_released:
+        click.echo(f"{report.archive}: {report.version} is already released, unchanged")
+        return
+    click.echo(f"released {report.version}: {report.archived_files} files archived in "
+               f"{report.archive}; {len(report.lock_entries)} lock entries added")

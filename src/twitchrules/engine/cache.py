@@ -11,24 +11,27 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ..ruleset.load import load_ruleset
 from ..ruleset.model import Ruleset
+from ..ruleset.sources import RulesetSpec, resolve_ruleset
 from .program import compile_program
 from .registry import Backend, choose_engine, create_backend
 
 _LOCK = threading.Lock()
-_LOADED: dict[str, Ruleset] = {}  # resolved path ("" for the bundled ruleset) -> ruleset
+_LOADED: dict[str, Ruleset] = {}  # resolved path or spec ("" for the bundled ruleset) -> ruleset
 _BACKENDS: dict[tuple[str, str], Backend] = {}  # (ruleset sha256, engine) -> backend
 
 
-def cached_ruleset(ruleset: Ruleset | str | Path | None) -> Ruleset:
-    """The ruleset itself, or the one at a path (``None``: bundled), loaded once per process."""
+def cached_ruleset(ruleset: RulesetSpec) -> Ruleset:
+    """The ruleset a spec names (a path, ``name@version``, ``sha256:``...; ``None``: bundled),
+    loaded once per process; a ``Ruleset`` is returned as it is."""
     if isinstance(ruleset, Ruleset):
         return ruleset
-    key = str(Path(ruleset).resolve()) if ruleset is not None else ""
+    key = "" if ruleset is None else (
+        str(ruleset) if isinstance(ruleset, str) and not Path(ruleset).exists()
+        else str(Path(ruleset).resolve()))
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = load_ruleset(ruleset)
+            _LOADED[key] = resolve_ruleset(ruleset)
         return _LOADED[key]
 
 

@@ -20,6 +20,9 @@ from .model import Ruleset
 from .validate import ruleset_from_document
 
 _SUFFIXES = (".yaml", ".yml", ".json")
+RESERVED = frozenset({"releases", "tests", "hazards.yaml", "reviews.jsonl"})
+"""Entries of a ruleset folder that are not rules: archived releases, the ruleset's own test
+cases, its hazard log and its review log. They are never merged into the ruleset."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -54,7 +57,8 @@ def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
         return document, [path.name] * len(document.get("rules") or [])
     if not path.is_dir():
         raise RulesetError([(str(path), "no such ruleset file or folder")])
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES
+                   and p.relative_to(path).parts[0] not in RESERVED)
     merged: dict[str, Any] = {}
     rule_files: list[str] = []
     header_file = None
