@@ -60,4 +60,4 @@ def test_to_case_not_json_exits_2(tmp_path: Path) -> None:
     bundle.write_text("{nope")
     done = run("fhir", "to-case", str(bundle))
     assert done.returncode == 2
-    assert "not JSON" in done.stderr
+    assert "not valid JSON" in done.stderr

@@ -2,13 +2,15 @@
 
 Absent is unknown, never false: every finding defaults to ``None``. Models forbid unknown
 keys, never coerce (``"yes"`` is not ``true``), parse dates strictly as ``YYYY-MM-DD`` and
-check ranges; a lab value outside its plausible range is refused as a likely unit error.
+check ranges; a lab value outside its plausible range is refused as a likely unit error, and
+a subnormal number (nonzero, below 2.2e-308) is refused in every numeric finding.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from typing import Any, Literal
 
 from pydantic import (
@@ -24,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .vocabulary import COURSES, LAB_FINDINGS, REGIONS, SEXES, SIDES
+from .vocabulary import COURSES, LAB_FINDINGS, NUMBER_FINDINGS, REGIONS, SEXES, SIDES
 
 Number = StrictInt | StrictFloat
 """A JSON number: an integer or a float, never a boolean or a string."""
@@ -130,6 +132,20 @@ class Findings(_Strict):
     calcium_mmol_l: Number | None = Field(None, description="mmol/L; plausible 0.5..5")
     b12_pmol_l: Number | None = Field(None, description="pmol/L; plausible 10..3000")
     tsh_miu_l: Number | None = Field(None, description="mIU/L; plausible 0.001..500")
+
+    @field_validator(*NUMBER_FINDINGS, mode="after")
+    @classmethod
+    def _not_subnormal(cls, value: float | None) -> float | None:
+        # A subnormal float (nonzero, below 2.2e-308) has lost precision already: no
+        # measurement is that small, and passing it on would be a different value in disguise.
+        if isinstance(value, float) and value != 0 and abs(value) < sys.float_info.min:
+            raise PydanticCustomError(
+                "number_subnormal",
+                "{value} is too close to zero to be a measurement (a subnormal number); "
+                "give 0 or a value of at least 2.3e-308",
+                {"value": value},
+            )
+        return value
 
     @field_validator(*LAB_FINDINGS, mode="after")
     @classmethod

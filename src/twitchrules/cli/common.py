@@ -22,16 +22,19 @@ def write_output(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
-def read_input(source: str, *, param_hint: str, fallback: Path | None = None) -> str:
-    """The text of a file argument (``-`` reads stdin; ``fallback`` is a folder to look in)."""
+def read_input(source: str, *, param_hint: str, fallback: Path | None = None) -> bytes:
+    """The bytes of a file argument (``-`` reads stdin; ``fallback`` is a folder to look in).
+
+    Bytes, not text: the JSON reader decides the encoding and names what it refuses.
+    """
     if source == "-":
-        return sys.stdin.read()
+        return sys.stdin.buffer.read()
     path = Path(source)
     if not path.is_file() and fallback is not None and (fallback / source).is_file():
         path = fallback / source
     if not path.is_file():
         raise click.BadParameter(f"no such file: {source}", param_hint=param_hint)
-    return path.read_text(encoding="utf-8")
+    return path.read_bytes()
 
 
 def ruleset_option() -> Callable[[FC], FC]:

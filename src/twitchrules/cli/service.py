@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..case import case_from_mapping
+from ..case.reading import JsonProblem, parse_json
 from ..errors import TwitchrulesError
 from .common import read_input
 
@@ -108,12 +109,9 @@ def to_case(bundle: str, patient_id: str | None, lab_max_age_days: int, check: b
         raise _need_service_extra(error) from None
     text = read_input(bundle, param_hint="BUNDLE.json")
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise click.BadParameter(
-            f"is not JSON: line {error.lineno} column {error.colno}: {error.msg}",
-            param_hint="BUNDLE.json",
-        ) from None
+        document = parse_json(text)
+    except JsonProblem as problem:
+        raise click.BadParameter(str(problem), param_hint="BUNDLE.json") from None
     mapped = case_from_bundle(document, patient_id=patient_id, lab_max_age_days=lab_max_age_days)
     for note in mapped.notes:
         click.echo(f"note: {note}", err=True)

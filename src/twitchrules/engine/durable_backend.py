@@ -11,6 +11,7 @@ the facts it holds are never read back (the firing record is kept on our side).
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Mapping
 from importlib import metadata
@@ -85,6 +86,26 @@ def ruleset_definition(program: Program) -> dict[str, Any]:
     return definition
 
 
+def _json_value(value: Any) -> str:
+    """JSON for one fact value in a form durable-rules' parser reads.
+
+    Its C parser refuses an exponent without a fraction (``1e-05``, Python's own ``repr``),
+    so such a float is written ``1.0e-05``: the same number, read the same by both engines.
+    """
+    if isinstance(value, float) and not isinstance(value, bool):
+        text = repr(value)
+        mantissa, exponent, power = text.partition("e")
+        if exponent and "." not in mantissa:
+            return f"{mantissa}.0e{power}"
+        return text
+    return json.dumps(value, ensure_ascii=False)
+
+
+def fact_json(fact: Mapping[str, Any]) -> str:
+    """The JSON text of a flat fact, every number in a form durable-rules reads."""
+    return "{" + ",".join(f"{json.dumps(key)}:{_json_value(value)}" for key, value in fact.items()) + "}"
+
+
 def _fact(new: tuple[Any, ...]) -> dict[str, Any]:
     if len(new) == 2:
         return {"sid": _SID, "t": new[0], "n": new[1]}
@@ -133,15 +154,30 @@ class DurableBackend:
 
         return act
 
+    def _assert_case(self, case_fact: dict[str, Any]) -> None:
+        """``Host.assert_fact`` with our own JSON text (see ``fact_json``)."""
+        rules = self._host.get_ruleset(self._ruleset_name)
+        errors: list[BaseException] = []
+
+        def done(error: BaseException | None, _state: Any) -> None:
+            if error:
+                errors.append(error)
+
+        result = durable_engine.durable_rules_engine.assert_fact(rules._handle, fact_json(case_fact))
+        rules.do_actions(rules._handle_result(result, case_fact), done)
+        if errors:
+            raise errors[0]
+
     def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
         """Assert the case fact, let the rules chain, and return the firing record."""
         session = Session(self.program)
         case_fact: dict[str, Any] = {"sid": _SID, "t": "case", **facts}
         with _LOCK:
             self._session = session
+            failed = True
             try:
                 try:
-                    self._host.assert_fact(self._ruleset_name, case_fact)
+                    self._assert_case(case_fact)
                 except durable_engine.MessageNotHandledException:
                     pass  # no rule matched: not an error
                 except BaseException as error:
@@ -149,9 +185,16 @@ class DurableBackend:
                 state = self._host.get_state(self._ruleset_name, _SID)
                 if session.error is None and state.get("exception"):
                     session.error = RuntimeError(str(state["exception"]))
+                failed = False
             finally:
                 self._session = None
-                self._host.delete_state(self._ruleset_name, _SID)
+                try:
+                    self._host.delete_state(self._ruleset_name, _SID)
+                except BaseException as error:
+                    # After a failed assert there may be no state to delete: never let
+                    # the cleanup hide the first error.
+                    if not failed:
+                        raise EngineError(f"durable-rules failed: {error}") from error
         if session.error is not None:
             raise EngineError(f"a rule action failed: {session.error}") from session.error
         return session.run

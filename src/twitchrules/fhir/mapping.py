@@ -21,6 +21,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from twitchrules.case.reading import JsonProblem, check_document
 from twitchrules.case.vocabulary import SEXES
 from twitchrules.fhir.codes import LOINC, is_diabetes_code, is_metformin, lab_analytes
 from twitchrules.fhir.errors import FhirResourceError
@@ -82,6 +83,7 @@ def parse_resource(raw: Any) -> Any:
     resource_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     if not isinstance(resource_type, str):
         raise FhirResourceError(None, resource_id, "resourceType", "is missing")
+    _check_shape(raw, resource_type, resource_id)
     try:
         model_class = get_fhir_model_class(resource_type)
     except (KeyError, ValueError):
@@ -97,12 +99,28 @@ def parse_resource(raw: Any) -> Any:
         ) from None
 
 
+def _check_shape(raw: Mapping[str, Any], resource_type: str | None, resource_id: Any) -> None:
+    """Refuse a resource nested deeper than JSON allows here, before any recursive parser sees it."""
+    try:
+        check_document(raw)
+    except JsonProblem as problem:
+        raise FhirResourceError(resource_type, resource_id if isinstance(resource_id, str) else None,
+                                problem.location or "(resource)", problem.message) from None
+
+
 def resources_in(container: Any) -> list[dict[str, Any]]:
     """Return the resources of a Bundle's entries, or ``[container]`` for a single resource."""
     if container is None:
         return []
     if not isinstance(container, Mapping):
         raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
+    resource_type = container.get("resourceType")
+    _check_shape(container, resource_type if isinstance(resource_type, str) else None,
+                 container.get("id"))
+    return _resources_in(container)
+
+
+def _resources_in(container: Mapping[str, Any]) -> list[dict[str, Any]]:
     if container.get("resourceType") != "Bundle":
         return [dict(container)]
     entries = container.get("entry", [])
@@ -117,7 +135,7 @@ def resources_in(container: Any) -> list[dict[str, Any]]:
             raise FhirResourceError(
                 "Bundle", container.get("id"), f"entry[{index}].resource", "is not a JSON object"
             )
-        found.extend(resources_in(resource))  # a nested Bundle (e.g. a searchset) is flattened
+        found.extend(_resources_in(resource))  # a nested Bundle (e.g. a searchset) is flattened
     return found
 
 

@@ -1,6 +1,9 @@
 """Load: a ruleset file or folder -> one merged document -> a checked ``Ruleset``.
 
-YAML is read with a safe loader and JSON with ``json``; nothing is evaluated. A folder's
+YAML is read with a safe loader that also refuses aliases (``*name``: an alias bomb expands
+to gigabytes), nesting deeper than ``MAX_DEPTH`` levels and a key given twice in a mapping;
+JSON is read by the case package's strict reader, with the same limits. Nothing is
+evaluated. A folder's
 files are merged in sorted path order: exactly one holds the header, the others may add
 ``rules`` and ``passages``. The sha256 is taken over the merged content as canonical JSON
 (sorted keys, no whitespace), so formatting and the order of files on disk do not change it.
@@ -8,12 +11,12 @@ files are merged in sorted path order: exactly one holds the header, the others 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..case.reading import MAX_JSON_DEPTH, JsonProblem, parse_json
 from ..errors import RulesetError
 from ..resources import bundled_ruleset_path
 from .model import Ruleset
@@ -25,8 +28,53 @@ RESERVED = frozenset({"releases", "tests", "hazards.yaml", "reviews.jsonl"})
 cases, its hazard log and its review log. They are never merged into the ruleset."""
 
 
+MAX_DEPTH = MAX_JSON_DEPTH
+"""Deepest nesting of mappings and lists a ruleset document may have (the bundled one needs 12)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as text, as JSON would."""
+    """Safe YAML loader that keeps dates as text, as JSON would, and refuses what can explode.
+
+    Aliases are refused when the document is composed, before anything is expanded, so an
+    alias bomb costs nothing; so are nesting past ``MAX_DEPTH`` and duplicate keys.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing an alias or a node nested past ``MAX_DEPTH``."""
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "an alias (*name) is not allowed in a ruleset: write the value out", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"the document is nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """Construct a mapping, refusing a key given twice (the last one would silently win)."""
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # merge keys (<<) first, as the base constructor does
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base constructor says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -42,10 +90,13 @@ def _read_document(path: Path, display: str) -> Any:
         raise RulesetError([(display, f"cannot be read: {error.strerror}")]) from None
     try:
         if path.suffix == ".json":
-            return json.loads(text)
+            return parse_json(text)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise RulesetError([(display, f"is not valid {path.suffix[1:].upper()}: {error}")]) from None
+    except JsonProblem as problem:
+        where = f"{display}: {problem.location}" if problem.location else display
+        raise RulesetError([(where, problem.message)]) from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise RulesetError([(display, f"is not valid YAML: {error}")]) from None
 
 
 def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
