@@ -37,7 +37,7 @@ def test_result_contract_names() -> None:
     result = evaluate(load_example("mark.json"), ruleset=STARTER).to_dict()
     for entry in result["differential"]:
         assert "for" in entry and "for_" not in entry
-    assert result["contract_version"] == "1"
+    assert result["contract_version"] == "1.1"
 
 
 def test_result_round_trips_through_the_model() -> None:

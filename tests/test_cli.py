@@ -95,7 +95,7 @@ def test_output_file_written_on_success(tmp_path: Path) -> None:
                "-o", str(out), "--ruleset", str(STARTER))
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert json.loads(out.read_text())["contract_version"] == "1"
+    assert json.loads(out.read_text())["contract_version"] == "1.1"
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["evaluate", "--help"]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import typing
 from typing import Any
@@ -225,6 +226,8 @@ def test_questionnaire_covers_every_finding_with_its_type() -> None:
             assert items[name] == "choice", name
         elif kinds == {bool}:
             assert items[name] == "boolean", name
+        elif kinds == {datetime.date}:
+            assert items[name] == "date", name
         else:
             assert kinds <= {int, float}, name
             assert items[name] in ("integer", "decimal"), name

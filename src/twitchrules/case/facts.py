@@ -67,6 +67,8 @@ def fact_catalogue(segments: Mapping[str, Any]) -> dict[str, FactSpec]:
         specs.append(FactSpec(name, "input", "number", input_name=name))
     for name, values in words.ENUM_FINDINGS.items():
         specs.append(FactSpec(name, "input", "enum", values, input_name=name))
+    for name, fact in words.DATE_FINDINGS.items():
+        specs.append(FactSpec(fact, "input", "number", input_name=name))
     specs.append(
         FactSpec("course", "input", "enum", words.COURSES[:-1], input_name="twitching.course")
     )
@@ -88,7 +90,12 @@ def fact_catalogue(segments: Mapping[str, Any]) -> dict[str, FactSpec]:
 
 def build_facts(case: Case, definitions: FactDefinitions) -> dict[str, FactValue]:
     """The known facts of a case, by name; unknown inputs are absent."""
-    facts: dict[str, FactValue] = dict(case.known_findings())
+    facts: dict[str, FactValue] = {}
+    for name, value in case.known_findings().items():
+        if name in words.DATE_FINDINGS:  # a date becomes the days from it to the assessment
+            facts[words.DATE_FINDINGS[name]] = case.days_since(value)
+        else:
+            facts[name] = value
     for parent, qualifiers in definitions.qualifiers.items():
         if facts.get(parent) is False:  # e.g. no weakness: no progressive weakness either
             for qualifier in qualifiers:

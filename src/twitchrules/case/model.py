@@ -132,6 +132,47 @@ class Findings(_Strict):
     calcium_mmol_l: Number | None = Field(None, description="mmol/L; plausible 0.5..5")
     b12_pmol_l: Number | None = Field(None, description="pmol/L; plausible 10..3000")
     tsh_miu_l: Number | None = Field(None, description="mIU/L; plausible 0.001..500")
+    # contract 1.1: neurological signs and examination
+    facial_weakness: StrictBool | None = None
+    brisk_reflexes: StrictBool | None = Field(None, description="An upper motor neuron sign.")
+    reduced_reflexes: StrictBool | None = None
+    bladder_or_bowel_change: StrictBool | None = None
+    back_pain: StrictBool | None = None
+    sudden_onset: StrictBool | None = Field(
+        None, description="The weakness, speech or swallowing problem began within hours.")
+    weakness_since: dt.date | None = Field(
+        None, description="ISO date YYYY-MM-DD when the weakness began; not after assessed_on.")
+    # contract 1.1: history
+    pregnant: StrictBool | None = None
+    fever: StrictBool | None = None
+    health_anxiety: StrictBool | None = Field(
+        None, description="Worried about a serious disease such as ALS.")
+    # contract 1.1: medicines in current use
+    beta2_agonist: StrictBool | None = Field(None, description="e.g. salbutamol")
+    corticosteroid: StrictBool | None = None
+    stimulant_medication: StrictBool | None = Field(
+        None, description="amphetamines, methylphenidate")
+    cholinesterase_inhibitor: StrictBool | None = Field(
+        None, description="pyridostigmine, donepezil, rivastigmine")
+    diuretic: StrictBool | None = None
+    proton_pump_inhibitor: StrictBool | None = None
+    lithium: StrictBool | None = None
+    # contract 1.1: laboratory values
+    sodium_mmol_l: Number | None = Field(None, description="mmol/L; plausible 100..180")
+    ck_u_l: Number | None = Field(None, description="creatine kinase, U/L; plausible 1..200000")
+    free_t4_pmol_l: Number | None = Field(None, description="pmol/L; plausible 1..150")
+
+    _check_weakness_since = field_validator("weakness_since", mode="before")(strict_date)
+
+    @field_validator("weakness_since", mode="after")
+    @classmethod
+    def _weakness_since_needs_weakness(cls, value: dt.date | None,
+                                       info: ValidationInfo) -> dt.date | None:
+        if value is not None and info.data.get("weakness") is False:
+            raise PydanticCustomError(
+                "weakness_since_without_weakness",
+                "gives when weakness began, but findings.weakness is false")
+        return value
 
     @field_validator(*NUMBER_FINDINGS, mode="after")
     @classmethod
@@ -178,6 +219,9 @@ class Case(_Strict):
             for index, entry in enumerate(self.twitching.regions)
             if entry.since > self.assessed_on
         ]
+        weakness_since = self.findings.weakness_since
+        if weakness_since is not None and weakness_since > self.assessed_on:
+            late.append("findings.weakness_since")
         if late:
             raise PydanticCustomError(
                 "since_after_assessed_on",
@@ -189,3 +233,7 @@ class Case(_Strict):
     def known_findings(self) -> dict[str, Any]:
         """The findings that the case gives, by name (unknown ones left out)."""
         return self.findings.model_dump(exclude_none=True)
+
+    def days_since(self, day: dt.date) -> int:
+        """Whole days from ``day`` to the assessment date."""
+        return (self.assessed_on - day).days

@@ -235,6 +235,15 @@ def _late_regions(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         if since > assessed_on:
             late.append((f"twitching.regions[{index}].since",
                          f"is after assessed_on ({assessed_on.isoformat()})"))
+    findings = data.get("findings")
+    if isinstance(findings, Mapping) and "weakness_since" in findings:
+        try:
+            weakness_since = strict_date(findings["weakness_since"])
+        except Exception:  # noqa: BLE001 - reported by the model
+            return late
+        if weakness_since > assessed_on:
+            late.append(("findings.weakness_since",
+                         f"is after assessed_on ({assessed_on.isoformat()})"))
     return late
 
 

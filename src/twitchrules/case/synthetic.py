@@ -89,6 +89,10 @@ def generate_case(rng: random.Random, thresholds: Mapping[str, list[float]] | No
     for name, values in words.ENUM_FINDINGS.items():
         if rng.random() < density:
             findings[name] = rng.choice(values)
+    for name in words.DATE_FINDINGS:  # weakness_since: only where weakness is not known absent
+        if findings.get("weakness") is not False and rng.random() < density:
+            since = assessed_on - dt.timedelta(days=_days(rng, thresholds))
+            findings[name] = since.isoformat()
     return {"assessed_on": assessed_on.isoformat(), "patient": patient,
             "twitching": twitching, "findings": findings}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "1.1"
 """The version of the case and result contract these names implement."""
 
 REGIONS: tuple[str, ...] = (
@@ -25,6 +25,8 @@ TRIAGE_LEVELS: tuple[str, ...] = ("self-care", "monitor", "prompt", "urgent", "i
 CONDITIONS: tuple[str, ...] = (
     "bfs", "eyelid_myokymia", "electrolyte_imbalance", "peripheral_neuropathy", "mmn",
     "b12_deficiency", "thyroid_dysfunction", "lyme_disease", "multiple_sclerosis", "als",
+    # contract 1.1
+    "drug_induced",
 )
 
 BOOLEAN_FINDINGS: tuple[str, ...] = (
@@ -39,6 +41,14 @@ BOOLEAN_FINDINGS: tuple[str, ...] = (
     # triggers
     "eye_strain", "dry_eyes", "intense_exercise", "pre_workout", "energy_drinks",
     "pseudoephedrine",
+    # contract 1.1: neurological signs and examination
+    "facial_weakness", "brisk_reflexes", "reduced_reflexes", "bladder_or_bowel_change",
+    "back_pain", "sudden_onset",
+    # contract 1.1: history
+    "pregnant", "fever", "health_anxiety",
+    # contract 1.1: medicines in current use
+    "beta2_agonist", "corticosteroid", "stimulant_medication", "cholinesterase_inhibitor",
+    "diuretic", "proton_pump_inhibitor", "lithium",
 )
 
 
@@ -62,6 +72,10 @@ NUMBER_FINDINGS: dict[str, NumberRange] = {
     "calcium_mmol_l": NumberRange(0.5, 5, "mmol/L", lab=True),
     "b12_pmol_l": NumberRange(10, 3000, "pmol/L", lab=True),
     "tsh_miu_l": NumberRange(0.001, 500, "mIU/L", lab=True),
+    # contract 1.1
+    "sodium_mmol_l": NumberRange(100, 180, "mmol/L", lab=True),
+    "ck_u_l": NumberRange(1, 200000, "U/L", lab=True),
+    "free_t4_pmol_l": NumberRange(1, 150, "pmol/L", lab=True),
 }
 """Numeric findings in contract order: range and unit; a lab's range is its plausible one."""
 
@@ -77,8 +91,12 @@ TRIAL_OUTCOMES: tuple[str, ...] = ("improved", "unchanged", "worse")
 
 ENUM_FINDINGS: dict[str, tuple[str, ...]] = {"lifestyle_trial_outcome": TRIAL_OUTCOMES}
 
+DATE_FINDINGS: dict[str, str] = {"weakness_since": "weakness_days"}
+"""Date findings (contract 1.1), each with the fact it gives rules: days from it to assessed_on."""
+
 FINDINGS: tuple[str, ...] = (
     BOOLEAN_FINDINGS + tuple(NUMERIC_FINDINGS) + tuple(ENUM_FINDINGS) + tuple(LAB_FINDINGS)
+    + tuple(DATE_FINDINGS)
 )
 """Every finding name of the contract, in contract order."""
 
