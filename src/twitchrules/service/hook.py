@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from twitchrules.case import case_from_mapping
+from twitchrules.case.canonical import case_sha256
 from twitchrules.errors import CaseError
 from twitchrules.fhir import FhirResourceError, case_from_resources, resources_in
 from twitchrules.pipeline import evaluate
@@ -96,9 +98,13 @@ class HookAnswerer:
             return CdsResponse(cards=[])
         record.identity["questionnaireResponse"] = mapped.questionnaire_response_id
         try:
-            result = evaluate(mapped.case, ruleset=self.ruleset)
+            case = case_from_mapping(mapped.case)
         except CaseError as exc:
             return self._not_evaluated(exc.problems, record, rules_url)
+        # The case's fingerprint, not its content: `twitchrules verify --audit` finds the
+        # record of a case file by it.
+        record.identity["case_sha256"] = case_sha256(case)
+        result = evaluate(case, ruleset=self.ruleset)
         card = summary_card(result, patient_id=body.context.patientId, rules_url=rules_url)
         record.details.update(
             outcome="evaluated", engine=result.engine.model_dump(), triage=result.triage.level,
