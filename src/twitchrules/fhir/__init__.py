@@ -1,8 +1,8 @@
 """FHIR R4 in: the assessment Questionnaire, the shipped code lists, and FHIR -> case.
 
 ``questionnaire`` is the shipped Questionnaire of the case contract; ``codes`` the code
-lists (labs, diabetes, metformin, orderable tests); ``mapping`` reads one person's FHIR
-resources into a contract case (with fhir.resources' R4B models: install
+lists (labs, diabetes, pregnancy, medicines, orderable tests); ``mapping`` reads one person's
+FHIR resources into a contract case (with fhir.resources' R4B models: install
 ``twitchrules[service]``); ``build`` writes a case as FHIR resources, for examples and tests.
 The mapping's names are imported on first use, so the rest works without the extra.
 

@@ -1,8 +1,9 @@
 """Case -> FHIR R4 resources: the inverse of the mapping, for examples, tests and benchmarks.
 
 An EHR holds a completed assessment as a Patient, a QuestionnaireResponse of the shipped
-Questionnaire, and perhaps lab Observations, a diabetes Condition and a metformin
-MedicationRequest. :func:`bundle_from_case` writes a case in that shape so that
+Questionnaire, and perhaps lab Observations, diabetes and pregnancy Conditions and
+MedicationRequests (metformin and the contract 1.1 medicine classes).
+:func:`bundle_from_case` writes a case in that shape so that
 ``case_from_bundle(bundle_from_case(case))`` gives the case back.
 """
 
@@ -12,16 +13,17 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from twitchrules.fhir.codes import LOINC, RXNORM, SNOMED, lab_analytes
+from twitchrules.fhir.codes import LOINC, SNOMED, lab_analytes, medicine_classes
 from twitchrules.fhir.questionnaire import CODE_SYSTEM_URL, QUESTIONNAIRE_URL, item_types
 
+# Each lab finding is written with the first LOINC code listed for it, in the contract unit.
 _LAB_CODES = {analyte.finding: code for code, analyte in reversed(lab_analytes().items())}
-_LAB_UNITS = {
-    "potassium_mmol_l": "mmol/L",
-    "magnesium_mmol_l": "mmol/L",
-    "calcium_mmol_l": "mmol/L",
-    "b12_pmol_l": "pmol/L",
-    "tsh_miu_l": "m[IU]/L",
+_LAB_UNITS = {analyte.finding: analyte.unit for analyte in lab_analytes().values()}
+# Each medicine finding is written as a MedicationRequest with the first code listed for it.
+_MEDICINE_CODINGS = {medicine.finding: medicine.first for medicine in medicine_classes()}
+_CONDITION_CODINGS = {
+    "diabetes": (SNOMED, "44054006", "Type 2 diabetes mellitus"),
+    "pregnant": (SNOMED, "77386006", "Pregnancy"),
 }
 
 
@@ -59,8 +61,10 @@ def bundle_from_case(
         patient_id: the Patient's id, which every other resource refers to.
         labs_as_observations: write lab findings as LOINC-coded Observations dated
             ``assessed_on`` instead of questionnaire answers.
-        history_as_resources: write ``diabetes: true`` as an active Condition and
-            ``metformin: true`` as an active MedicationRequest instead of answers.
+        history_as_resources: write ``diabetes: true`` and ``pregnant: true`` as active
+            Conditions, and ``true`` for a medicine finding (``metformin`` and the contract
+            1.1 classes, e.g. ``beta2_agonist``) as an active MedicationRequest coded with
+            the class's first RxNorm ingredient, instead of answers.
     """
     assessed_on = dt.date.fromisoformat(case["assessed_on"])
     subject = {"reference": f"Patient/{patient_id}"}
@@ -93,10 +97,10 @@ def bundle_from_case(
     for name, value in case.get("findings", {}).items():
         if labs_as_observations and name in _LAB_CODES:
             extra.append(_observation(name, value, assessed_on, subject, len(extra)))
-        elif history_as_resources and name == "diabetes" and value is True:
-            extra.append(_diabetes_condition(subject, len(extra)))
-        elif history_as_resources and name == "metformin" and value is True:
-            extra.append(_metformin_request(subject, len(extra)))
+        elif history_as_resources and name in _CONDITION_CODINGS and value is True:
+            extra.append(_condition(_CONDITION_CODINGS[name], subject, len(extra)))
+        elif history_as_resources and name in _MEDICINE_CODINGS and value is True:
+            extra.append(_medication_request(_MEDICINE_CODINGS[name], subject, len(extra)))
         else:
             finding_items.append(_answer(f"findings.{name}", value))
 
@@ -148,26 +152,31 @@ def _observation(
     }
 
 
-def _diabetes_condition(subject: dict[str, str], index: int) -> dict[str, Any]:
+def _coding(coding: tuple[str, str, str]) -> dict[str, str]:
+    system, code, display = coding
+    return {"system": system, "code": code, "display": display}
+
+
+def _condition(coding: tuple[str, str, str], subject: dict[str, str], index: int) -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": f"condition-{index}",
         "clinicalStatus": {"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active",
         }]},
-        "code": {"coding": [{"system": SNOMED, "code": "44054006",
-                             "display": "Type 2 diabetes mellitus"}]},
+        "code": {"coding": [_coding(coding)]},
         "subject": subject,
     }
 
 
-def _metformin_request(subject: dict[str, str], index: int) -> dict[str, Any]:
+def _medication_request(
+    coding: tuple[str, str, str], subject: dict[str, str], index: int
+) -> dict[str, Any]:
     return {
         "resourceType": "MedicationRequest",
         "id": f"medication-{index}",
         "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "6809",
-                                                  "display": "metformin"}]},
+        "medicationCodeableConcept": {"coding": [_coding(coding)]},
         "subject": subject,
     }

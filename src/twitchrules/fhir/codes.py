@@ -17,6 +17,8 @@ from typing import Any
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
 
 
 def load_data(name: str) -> Any:
@@ -31,7 +33,8 @@ class LabAnalyte:
 
     analyte: str
     finding: str
-    loinc: dict[str, str]
+    unit: str  # the contract's unit, as a UCUM code
+    loinc: dict[str, str]  # code -> display
     units: dict[str, float]  # lower-cased unit -> factor to the contract unit
 
     def to_contract_unit(self, value: float, unit: str) -> float | None:
@@ -69,7 +72,11 @@ def lab_analytes() -> dict[str, LabAnalyte]:
         for unit, conversion in spec["units"].items():
             factor = 1.0 / conversion["divide"] if isinstance(conversion, dict) else conversion
             units[unit.lower()] = float(factor)
-        analyte = LabAnalyte(name, spec["finding"], dict(spec["loinc"]), units)
+        loinc = {
+            code: entry if isinstance(entry, str) else entry["display"]
+            for code, entry in spec["loinc"].items()
+        }
+        analyte = LabAnalyte(name, spec["finding"], spec["unit"], loinc, units)
         for code in spec["loinc"]:
             by_code[code] = analyte
     return by_code
@@ -97,22 +104,83 @@ def is_diabetes_code(system: str | None, code: str | None) -> bool:
     return icd_prefixes is not None and code.upper().startswith(icd_prefixes)
 
 
+@dataclass(frozen=True)
+class MedicineClass:
+    """One medicine finding of the contract and how a medication is recognised as one of it."""
+
+    finding: str
+    codes: dict[str, frozenset[str]]  # code system -> codes
+    words: tuple[str, ...]  # lower-cased names; a display text containing one counts
+    first: tuple[str, str, str]  # (system, code, display) listed first: what an example writes
+
+    def names(self, system: str | None, code: str | None, texts: Iterable[str | None] = ()) -> bool:
+        """Return True if the coding (system, code) or any of ``texts`` names this medicine."""
+        if system and code and code in self.codes.get(system, frozenset()):
+            return True
+        return any(text and any(word in text.lower() for word in self.words) for text in texts)
+
+
+def _medicine_class(finding: str, spec: dict[str, Any]) -> MedicineClass:
+    """A medicine class from its shipped spec: code blocks (``{"system", "codes"}``) and words."""
+    blocks = [block for block in spec.values()
+              if isinstance(block, dict) and "system" in block and "codes" in block]
+    codes = {block["system"]: frozenset(block["codes"]) for block in blocks}
+    code, entry = next(iter(blocks[0]["codes"].items()))
+    return MedicineClass(finding, codes, tuple(word.lower() for word in spec["display_contains"]),
+                         (blocks[0]["system"], code, entry["display"]))
+
+
 @lru_cache(maxsize=1)
-def _metformin() -> tuple[dict[str, frozenset[str]], tuple[str, ...]]:
-    data = load_data("metformin.json")
-    codes = {
-        data["rxnorm"]["system"]: frozenset(data["rxnorm"]["codes"]),
-        data["snomed"]["system"]: frozenset(data["snomed"]["codes"]),
-    }
-    return codes, tuple(word.lower() for word in data["display_contains"])
+def medicine_classes() -> tuple[MedicineClass, ...]:
+    """Return the medicine findings read from medications: metformin, then the contract 1.1 ones."""
+    classes = [_medicine_class("metformin", load_data("metformin.json"))]
+    for finding, spec in load_data("medications.json")["classes"].items():
+        classes.append(_medicine_class(finding, spec))
+    return tuple(classes)
 
 
 def is_metformin(system: str | None, code: str | None, texts: Iterable[str | None] = ()) -> bool:
     """Return True if a medication coding or any of its display texts names metformin."""
-    codes, words = _metformin()
-    if system and code and code in codes.get(system, frozenset()):
-        return True
-    return any(text and any(word in text.lower() for word in words) for text in texts)
+    return medicine_classes()[0].names(system, code, texts)
+
+
+def _icd_key(code: str) -> str:
+    return code.strip().upper().replace(".", "")
+
+
+@lru_cache(maxsize=1)
+def _pregnancy() -> tuple[frozenset[str], dict[str, dict[str, bool]]]:
+    data = load_data("pregnancy.json")
+    rules = {
+        data[name]["system"]: {_icd_key(rule["prefix"]): bool(rule["pregnant"])
+                               for rule in data[name]["rules"]}
+        for name in ("icd10cm", "icd10")
+    }
+    return frozenset(data["snomed"]["codes"]), rules
+
+
+def is_pregnancy_code(system: str | None, code: str | None) -> bool:
+    """Return True if (system, code) means a current pregnancy in the shipped list.
+
+    SNOMED CT codes are listed one by one. An ICD-10-CM or WHO ICD-10 code is decided by the
+    rule with the longest prefix it starts with (compared without its dot): the list says
+    which parts of the pregnancy chapter (abortive outcomes, delivery, the puerperium,
+    Z33.2) do not mean a current pregnancy, and a code no rule matches does not either.
+    """
+    if not system or not code:
+        return False
+    snomed, rules = _pregnancy()
+    if system == SNOMED:
+        return code.strip() in snomed
+    prefixes = rules.get(system)
+    if prefixes is None:
+        return False
+    key = _icd_key(code)
+    for length in range(len(key), 0, -1):
+        decided = prefixes.get(key[:length])
+        if decided is not None:
+            return decided
+    return False
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,9 @@
 
 The rules are those of ``shared/contract/fhir.md``: the most recently authored completed or
 amended QuestionnaireResponse of the shipped Questionnaire gives the case; the Patient gives
-age and sex; recent laboratory Observations, active diabetes Conditions and active metformin
-medications fill findings. Nothing found leaves a finding unknown, never false.
+age and sex; recent laboratory Observations, active diabetes and pregnancy Conditions and
+active medications of the contract's medicine classes (metformin and, from contract 1.1, the
+seven others) fill findings. Nothing found leaves a finding unknown, never false.
 
 Resources are parsed with fhir.resources' R4B models (they fit R4 data); one that does not
 parse raises :class:`FhirResourceError` naming its type, id and field. The output is a plain
@@ -23,7 +24,14 @@ from pydantic import ValidationError
 
 from twitchrules.case.reading import JsonProblem, check_document
 from twitchrules.case.vocabulary import SEXES
-from twitchrules.fhir.codes import LOINC, is_diabetes_code, is_metformin, lab_analytes
+from twitchrules.fhir.codes import (
+    LOINC,
+    MedicineClass,
+    is_diabetes_code,
+    is_pregnancy_code,
+    lab_analytes,
+    medicine_classes,
+)
 from twitchrules.fhir.errors import FhirResourceError
 from twitchrules.fhir.questionnaire import QUESTIONNAIRE_URL, answer_codes, item_types
 
@@ -302,20 +310,59 @@ def _is_active_condition(condition: Any) -> bool:
     return "active" in clinical and not verification & {"refuted", "entered-in-error"}
 
 
-def _medication_names_metformin(medication_concept: Any, reference: Any, medications: dict[str, Any]) -> bool:
-    concepts = [medication_concept] if medication_concept is not None else []
+CONDITION_FINDINGS = (("diabetes", is_diabetes_code), ("pregnant", is_pregnancy_code))
+"""(finding, code test): an active Condition coded in the shipped list sets the finding true."""
+
+
+def _medication_terms(
+    medication: Any, medications: dict[str, Any]
+) -> tuple[list[tuple[str | None, str | None]], list[str | None]]:
+    """The (system, code) pairs and display texts that name what a request or statement is for.
+
+    They come from its medicationCodeableConcept, the reference's display, and the referenced
+    Medication (contained ``#id`` or another resource of the set): its code and its
+    ingredients' itemCodeableConcepts.
+    """
+    concepts: list[Any] = []
     texts: list[str | None] = []
+    if medication.medicationCodeableConcept is not None:
+        concepts.append(medication.medicationCodeableConcept)
+    reference = medication.medicationReference
     if reference is not None:
         texts.append(reference.display)
-        target = medications.get((reference.reference or "").rsplit("/", 1)[-1].lstrip("#"))
-        if target is not None and target.code is not None:
-            concepts.append(target.code)
+        target_ref = reference.reference or ""
+        if target_ref.startswith("#"):
+            target = next((c for c in medication.contained or []
+                           if c.get_resource_type() == "Medication" and c.id == target_ref[1:]),
+                          None)
+        else:
+            target = medications.get(target_ref.rsplit("/", 1)[-1])
+        if target is not None:
+            if target.code is not None:
+                concepts.append(target.code)
+            concepts.extend(ingredient.itemCodeableConcept for ingredient in target.ingredient or []
+                            if ingredient.itemCodeableConcept is not None)
+    pairs: list[tuple[str | None, str | None]] = []
     for concept in concepts:
         texts.append(concept.text)
         for coding in _codings(concept):
-            if is_metformin(coding.system, coding.code, [coding.display]):
-                return True
-    return is_metformin(None, None, texts)
+            pairs.append((coding.system, coding.code))
+            texts.append(coding.display)
+    return pairs, texts
+
+
+def _names(medicine: MedicineClass, pairs: list[tuple[str | None, str | None]],
+           texts: list[str | None]) -> bool:
+    return any(medicine.names(system, code) for system, code in pairs) or medicine.names(
+        None, None, texts)
+
+
+def _set_true(findings: dict[str, Any], name: str, resource: Any, mapped: MappedCase) -> None:
+    """Set findings[name] = true from ``resource``, noting when it overrides an answer 'no'."""
+    if findings.get(name) is False:
+        mapped.notes.append(f"{_ref(resource)}: sets findings.{name} true over the answer 'no'")
+    findings[name] = True
+    mapped.sources[f"findings.{name}"] = _ref(resource)
 
 
 def case_from_resources(
@@ -403,26 +450,27 @@ def case_from_resources(
 
     _read_labs(parsed["Observation"], patient.id, assessed_date, answered_at,
                lab_max_age_days, findings, mapped)
+    found: set[str] = set()
     for condition, _ in parsed["Condition"]:
         if not _belongs(condition, "subject", patient.id) or not _is_active_condition(condition):
             continue
-        if any(is_diabetes_code(c.system, c.code) for c in _codings(condition.code)):
-            if findings.get("diabetes") is False:
-                mapped.notes.append(f"{_ref(condition)}: active diabetes overrides the answer 'no'")
-            findings["diabetes"] = True
-            sources["findings.diabetes"] = _ref(condition)
-            break
+        for name, is_code in CONDITION_FINDINGS:
+            if name not in found and any(is_code(c.system, c.code)
+                                         for c in _codings(condition.code)):
+                _set_true(findings, name, condition, mapped)
+                found.add(name)
     medications = {m.id: m for m, _ in parsed["Medication"] if m.id}
     for kind in ("MedicationRequest", "MedicationStatement"):
         for medication, _ in parsed[kind]:
             if medication.status != "active" or not _belongs(medication, "subject", patient.id):
                 continue
-            if _medication_names_metformin(
-                medication.medicationCodeableConcept, medication.medicationReference, medications
-            ):
-                findings["metformin"] = True
-                sources["findings.metformin"] = _ref(medication)
-                break
+            if getattr(medication, "doNotPerform", None) is True:
+                continue  # an order not to give the medicine
+            pairs, texts = _medication_terms(medication, medications)
+            for medicine in medicine_classes():
+                if medicine.finding not in found and _names(medicine, pairs, texts):
+                    _set_true(findings, medicine.finding, medication, mapped)
+                    found.add(medicine.finding)
     if findings:
         case["findings"] = findings
     mapped.case = case
