@@ -112,7 +112,8 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     """Each unknown input that would change the triage or the differential, with why.
 
     Ordered by what to ask first: inputs that could change the triage, highest reachable
-    level first, then inputs that change only the differential; contract order within each.
+    level first, then inputs that change only the differential; within each, the ruleset's
+    ``definitions.ask_first`` inputs first (e.g. breathing), then contract order.
     """
     ruleset = firing.ruleset
     judge = _Judge(ruleset, firing.run, firing.facts)
@@ -140,9 +141,10 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
         by_effect = reasons[name] = {}
         for effect, rule_id in found:
             by_effect.setdefault(effect, []).append(rule_id)
-    order = ruleset.input_order
+    order, first = ruleset.input_order, ruleset.ask_first
     result = []
-    for name in sorted(reasons, key=lambda name: (-triage_reach[name], order[name])):
+    for name in sorted(reasons, key=lambda name: (-triage_reach[name], first.get(name, len(first)),
+                                                  order[name])):
         by_effect = reasons[name]
         why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
                         for effect, rule_ids in by_effect.items())

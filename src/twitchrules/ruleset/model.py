@@ -100,6 +100,16 @@ class Ruleset:
         return FactDefinitions.from_definitions(self.definitions)
 
     @cached_property
+    def timeframe_rank(self) -> dict[str, int]:
+        """Timeframe category -> its rank, most pressing first (empty before ruleset 1.1)."""
+        return {name: rank for rank, name in enumerate(self.definitions.get("timeframe_urgency", ()))}
+
+    @cached_property
+    def ask_first(self) -> dict[str, int]:
+        """Input names that missing information lists first (at the same reachable level)."""
+        return {name: rank for rank, name in enumerate(self.definitions.get("ask_first", ()))}
+
+    @cached_property
     def passages(self) -> dict[str, Mapping[str, Any]]:
         """The quoted source passages, by id."""
         return {p["id"]: p for p in self.data.get("passages", [])}

@@ -66,6 +66,8 @@ class _Checker:
         self.document = document
         self.rule_files = rule_files
         self.problems: list[tuple[str, str]] = []
+        self.timeframes: tuple[str, ...] = ()  # definitions.timeframe_urgency, if declared
+        self.advice_levels: dict[str, tuple[str | None, str]] = {}  # advice id -> (level, where)
 
     def add(self, where: str, message: str) -> None:
         self.problems.append((where, message))
@@ -100,6 +102,12 @@ class _Checker:
             if "passage" in item and item["passage"] not in passages:
                 self.add(f"ruleset: checklist.{item['id']}.passage", f"unknown passage '{item['passage']}'")
         self._check_source(doc["triage_default"]["provenance"], "ruleset: triage_default", passages)
+        self.timeframes = tuple(definitions.get("timeframe_urgency", ()))
+        self._check_within(doc["triage_default"], "ruleset: triage_default")
+        inputs = {spec.input_name for spec in catalogue.values() if spec.kind == "input"}
+        for name in definitions.get("ask_first", ()):
+            if name not in inputs:
+                self.add("ruleset: definitions.ask_first", f"'{name}' is not an input of the contract")
 
         rules = doc["rules"]
         derived = frozenset(
@@ -119,7 +127,38 @@ class _Checker:
                 self._check_atom(atom, where, catalogue, derived)
             for position, conclusion in enumerate(rule["then"]):
                 self._check_conclusion(conclusion, f"{where}: then[{position}]", doc, items)
+                self._check_advice(conclusion, f"{where}: then[{position}]", catalogue, derived)
         return catalogue, derived
+
+    def _check_within(self, triage: Mapping[str, Any], where: str) -> None:
+        """A triage names a declared timeframe category exactly when the ruleset declares them."""
+        within = triage.get("within")
+        if self.timeframes and within is None:
+            self.add(f"{where}.within", "missing: definitions.timeframe_urgency is declared, so "
+                     f"every triage names one of {list(self.timeframes)}")
+        elif within is not None and not self.timeframes:
+            self.add(f"{where}.within", "needs definitions.timeframe_urgency (the declared order)")
+        elif within is not None and within not in self.timeframes:
+            self.add(f"{where}.within", f"'{within}' is not one of {list(self.timeframes)}")
+
+    def _check_advice(self, conclusion: Mapping[str, Any], where: str,
+                      catalogue: Mapping[str, FactSpec], derived: frozenset[str]) -> None:
+        """Triage timeframes and the filters of a recommendation (up_to_level, unless)."""
+        if "triage" in conclusion:
+            self._check_within(conclusion["triage"], f"{where}.triage")
+        body = conclusion.get("recommend")
+        if not isinstance(body, Mapping):
+            return
+        level = body.get("up_to_level")
+        first = self.advice_levels.setdefault(body["id"], (level, where))
+        if first[0] != level:
+            self.add(f"{where}.recommend.up_to_level",
+                     f"recommendation '{body['id']}' has up_to_level {level!r} here but "
+                     f"{first[0]!r} in {first[1]} (one piece of advice, one level)")
+        for name in body.get("unless", ()):
+            spec = catalogue.get(name)
+            if name not in derived and (spec is None or spec.type != "boolean"):
+                self.add(f"{where}.recommend.unless", f"'{name}' is not a true/false fact")
 
     def _check_version(self, version: str, where: str) -> None:
         try:

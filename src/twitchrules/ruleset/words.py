@@ -36,7 +36,15 @@ def conclusion_text(conclusion: Mapping[str, Any], style: Style = "audit") -> st
     fields["body"] = body
     if "findings" in fields:
         fields["findings_list"] = ", ".join(fields["findings"])
-    return forms[style == "audit"].format(**fields)
+    text = forms[style == "audit"].format(**fields)
+    if style == "audit":  # where the conclusion applies, for the reviewer (never in the trace)
+        if "within" in fields:
+            text += f" [within: {fields['within']}]"
+        if "up_to_level" in fields:
+            text += f" (not beside a triage above {fields['up_to_level']})"
+        if "unless" in fields:
+            text += f" (not when {' or '.join(fields['unless'])})"
+    return text
 
 
 def condition_text(when: Mapping[str, Any]) -> str:
