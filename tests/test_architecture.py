@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"case", "ruleset", "engine", "conclusions", "errors", "version"},
     "outputs": {"case", "ruleset", "conclusions", "templates", "errors", "version"},
     "fhir": {"case", "errors", "version"},
+    "verify": {"case", "ruleset", "engine", "conclusions", "pipeline", "errors", "version"},
 }
 TOP = {"service", "cli", "population", "explain"}
 

@@ -1,4 +1,8 @@
-"""Case files: every rulesets/twitching/tests/*.json gives the result its expect block states."""
+"""Case files: every rulesets/twitching/tests/*.json gives the result its expect block states.
+
+The checker is the package's own (``twitchrules.ruleset.testing``), the one ``twitchrules
+ruleset test`` runs, so pytest and a ruleset author see the same verdicts.
+"""
 
 from __future__ import annotations
 
@@ -9,104 +13,16 @@ from typing import Any
 import pytest
 
 from twitchrules import evaluate
+from twitchrules.ruleset.testing import KNOWN_KEYS, mismatches, read_case_file
 
 from .conftest import CASES_DIR
 
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
-LEVELS = ["self-care", "monitor", "prompt", "urgent", "immediate"]
-KNOWN_KEYS = {
-    "triage", "triage_at_least", "triage_timeframe_includes",
-    "differential_includes", "differential_excludes", "differential_first",
-    "differential_before", "differential_tests_include",
-    "checklist", "checklist_count", "checklist_count_at_least",
-    "missing_information_includes", "missing_information_excludes", "missing_information_first",
-    "recommendations_include", "recommendations_exclude",
-    "recommendations_text_include", "recommendations_text_exclude",
-    "notices_include", "notices_exclude",
-}
-"""The expect keys a case file may use (each optional). Text checks are case-insensitive
-substrings; ``differential_before: [[a, b]]`` means a is listed and, if b is listed too, a
-ranks above b."""
 
 
 def load_case_file(path: Path) -> dict[str, Any]:
     """One case file as a dict."""
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def mismatches(expect: dict[str, Any], result: dict[str, Any]) -> list[str]:
-    """Every way a result departs from an expect block, in words."""
-    problems: list[str] = []
-    level = result["triage"]["level"]
-    if "triage" in expect and level != expect["triage"]:
-        problems.append(f"triage is {level}, expected {expect['triage']}")
-    if "triage_at_least" in expect and LEVELS.index(level) < LEVELS.index(expect["triage_at_least"]):
-        problems.append(f"triage is {level}, expected at least {expect['triage_at_least']}")
-    timeframe = result["triage"]["timeframe"].lower()
-    for words in expect.get("triage_timeframe_includes", []):
-        if words.lower() not in timeframe:
-            problems.append(f"triage timeframe {timeframe!r} lacks {words!r}")
-    listed = [entry["condition"] for entry in result["differential"]]
-    for condition in expect.get("differential_includes", []):
-        if condition not in listed:
-            problems.append(f"differential lacks {condition} (has {listed})")
-    for condition in expect.get("differential_excludes", []):
-        if condition in listed:
-            problems.append(f"differential lists {condition} (has {listed})")
-    if "differential_first" in expect and (not listed or listed[0] != expect["differential_first"]):
-        problems.append(f"differential first is {listed[:1]}, expected {expect['differential_first']}")
-    for above, below in expect.get("differential_before", []):
-        if above not in listed:
-            problems.append(f"differential lacks {above} (expected above {below}; has {listed})")
-        elif below in listed and listed.index(above) > listed.index(below):
-            problems.append(f"differential ranks {below} above {above} (has {listed})")
-    tests_of = {entry["condition"]: " | ".join(entry["tests"]).lower()
-                for entry in result["differential"]}
-    for condition, wanted in expect.get("differential_tests_include", {}).items():
-        for words in wanted:
-            if words.lower() not in tests_of.get(condition, ""):
-                problems.append(f"tests of {condition} lack {words!r} (have {tests_of.get(condition)!r})")
-    statuses = {item["id"]: item["status"] for item in result["checklist"]["items"]}
-    for item, status in expect.get("checklist", {}).items():
-        if statuses.get(item) != status:
-            problems.append(f"checklist {item} is {statuses.get(item)}, expected {status}")
-    count = result["checklist"]["count"]
-    if "checklist_count" in expect and count != expect["checklist_count"]:
-        problems.append(f"checklist count is {count}, expected {expect['checklist_count']}")
-    if "checklist_count_at_least" in expect and count < expect["checklist_count_at_least"]:
-        problems.append(f"checklist count is {count}, expected >= {expect['checklist_count_at_least']}")
-    missing = [entry["input"] for entry in result["missing_information"]]
-    for name in expect.get("missing_information_includes", []):
-        if name not in missing:
-            problems.append(f"missing_information lacks {name}")
-    for name in expect.get("missing_information_excludes", []):
-        if name in missing:
-            problems.append(f"missing_information lists {name}")
-    if "missing_information_first" in expect and missing[:1] != [expect["missing_information_first"]]:
-        problems.append(f"missing_information first is {missing[:1]}, expected "
-                        f"{expect['missing_information_first']}")
-    advice = [entry["id"] for entry in result["recommendations"]]
-    for rec in expect.get("recommendations_include", []):
-        if rec not in advice:
-            problems.append(f"recommendations lack {rec} (have {advice})")
-    for rec in expect.get("recommendations_exclude", []):
-        if rec in advice:
-            problems.append(f"recommendations include {rec}")
-    texts = [entry["text"].lower() for entry in result["recommendations"]]
-    for words in expect.get("recommendations_text_include", []):
-        if not any(words.lower() in text for text in texts):
-            problems.append(f"no recommendation mentions {words!r}")
-    for words in expect.get("recommendations_text_exclude", []):
-        if any(words.lower() in text for text in texts):
-            problems.append(f"a recommendation mentions {words!r}")
-    notices = [entry["code"] for entry in result["notices"]]
-    for code in expect.get("notices_include", []):
-        if code not in notices:
-            problems.append(f"notices lack {code}")
-    for code in expect.get("notices_exclude", []):
-        if code in notices:
-            problems.append(f"notices include {code}")
-    return problems
 
 
 def test_enough_case_files() -> None:
@@ -120,6 +36,7 @@ def test_enough_case_files() -> None:
 @pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
 def test_case_file(path: Path) -> None:
     """The bundled ruleset gives the result the case file expects."""
+    read_case_file(path)  # the package's reader accepts it (keys, id, expect keys)
     data = load_case_file(path)
     assert {"id", "title", "source", "case", "expect"} <= set(data)
     assert set(data["expect"]) <= KNOWN_KEYS, f"unknown expect keys: {set(data['expect']) - KNOWN_KEYS}"

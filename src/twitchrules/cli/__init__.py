@@ -1,6 +1,7 @@
 """CLI: the ``twitchrules`` command (click), one module per command group.
 
-``evaluate`` runs one case; ``schema`` writes the JSON Schemas; ``ruleset`` validates,
+``evaluate`` runs one case; ``verify`` reproduces a past decision; ``schema`` writes the
+JSON Schemas; ``ruleset`` validates,
 audits, diffs and locks rulesets; ``service`` runs the CDS Hooks service and the FHIR
 helpers. One place (``_Group.invoke``) turns a library error into ``Type: message`` and its
 exit code, with no traceback.
@@ -40,8 +41,9 @@ def _register() -> None:
     from .ruleset import ruleset_group
     from .schema import schema_group
     from .service import fhir, serve
+    from .verify import verify_command
 
-    for command in (evaluate_command, fhir, ruleset_group, schema_group, serve):
+    for command in (evaluate_command, fhir, ruleset_group, schema_group, serve, verify_command):
         main.add_command(command)
 
 

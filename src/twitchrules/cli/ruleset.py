@@ -1,4 +1,4 @@
-"""``twitchrules ruleset validate|audit|diff|lock|release`` (parsing and printing only).
+"""``twitchrules ruleset validate|audit|diff|lock|release|test`` (parsing and printing only).
 
 The logic is in ``twitchrules.ruleset``; errors are ``TwitchrulesError``s that the main
 group turns into ``Type: message`` and an exit code.
@@ -7,19 +7,23 @@ group turns into ``Type: message`` and an exit code.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import RulesetError
 from ..resources import bundled_ruleset_path
 from ..ruleset.audit import AUDIT_FORMATS, render_audit
+from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
 from ..ruleset.diff import DIFF_FORMATS, diff_rulesets, render_diff
 from ..ruleset.load import load_ruleset
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
 from ..ruleset.release import check_archive, release_ruleset
 from ..ruleset.sources import resolve_ruleset
-from .common import write_output
+from ..verify.suite import render_suite, run_ruleset_tests
+from .common import engine_option, write_output
 
 _PATH = click.Path(exists=True, path_type=Path)
 
@@ -135,3 +139,44 @@ def release_command(path: Path | None, lock_file: Path | None) -> None:
         return
     click.echo(f"released {report.version}: {report.archived_files} files archived in "
                f"{report.archive}; {len(report.lock_entries)} lock entries added")
+
+
+def _progress_bar(items: Iterable[Any]) -> Iterator[Any]:
+    """The items, with a progress bar on a terminal (stderr) and silently otherwise."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label="case files", file=sys.stderr) as bar:
+        yield from bar
+
+
+@ruleset_group.command("test")
+@click.argument("ruleset_spec", metavar="[RULESET]", required=False)
+@click.option("--cases", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A folder of case files to run instead of the ruleset's own tests/.")
+@engine_option()
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Also print the share of rules the cases fired and every rule none fired.")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
+              help="Exit 1 when fewer than PERCENT of the rules fired (implies --coverage).")
+@click.option("--format", "coverage_format", type=click.Choice(COVERAGE_FORMATS), default="text",
+              show_default=True, help="How to print the coverage (json: documented keys).")
+def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | None, show_coverage: bool,
+                 min_coverage: float | None, coverage_format: str) -> None:
+    """Run the ruleset's expected-outcome case files (its tests/ folder) and report every failure.
+
+    RULESET is a folder, a released version (twitching@1.0.0) or a sha256: (default: the
+    bundled ruleset). For each failing case, prints what it expected against what the result
+    shows (triage, differential, recommendations, checklist, missing information, notices).
+    Exit 1 on any failure, or when coverage is below --min-coverage; 2 on a bad case file.
+    """
+    report = run_ruleset_tests(ruleset_spec, cases, engine, progress=_progress_bar)
+    click.echo(render_suite(report), nl=False)
+    below = min_coverage is not None and report.coverage.share < min_coverage
+    if show_coverage or min_coverage is not None:
+        click.echo(render_coverage(report.coverage, coverage_format), nl=False)
+        if below:
+            click.echo(f"coverage {report.coverage.share:.1f}% is below --min-coverage {min_coverage:g}%",
+                       err=True)
+    if report.failures or below:
+        sys.exit(1)
