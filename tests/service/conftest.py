@@ -21,22 +21,34 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from twitchrules import load_ruleset
 from twitchrules.service import ServiceConfig, create_app
+from twitchrules.service.server import uvicorn_config
 
 from ..conftest import STARTER
 
 ISSUER = "https://ehr.test.invalid"
 
 
-class LiveServer:
-    """A uvicorn server running an app on a free 127.0.0.1 port in a background thread."""
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The per-user state directory (audit log, replay store defaults) in a temporary folder."""
+    state = tmp_path_factory.mktemp("xdg-state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state / "twitchrules"
 
-    def __init__(self, app: Any) -> None:
+
+class LiveServer:
+    """A uvicorn server running an app on a free 127.0.0.1 port in a background thread.
+
+    It runs with the service's own uvicorn configuration (connection limits included).
+    """
+
+    def __init__(self, app: Any, config: ServiceConfig | None = None) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn_config(app, config or app.state.config, log_level="warning")
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -70,10 +82,12 @@ def serve(tmp_path: Path, starter_loaded) -> Iterator[Callable[..., LiveServer]]
     """Factory: start the service with given settings; every server is stopped at the end."""
     started: list[LiveServer] = []
 
-    def start(ruleset: Any = None, **settings: Any) -> LiveServer:
+    def start(ruleset: Any = None, jti_store: Any = None, **settings: Any) -> LiveServer:
         settings.setdefault("audit_log", tmp_path / f"audit-{len(started)}.jsonl")
+        settings.setdefault("jti_store", tmp_path / f"jti-{len(started)}.sqlite3")
         config = ServiceConfig(**settings)
-        server = LiveServer(create_app(config, ruleset=ruleset or starter_loaded)).start()
+        app = create_app(config, ruleset=ruleset or starter_loaded, jti_store=jti_store)
+        server = LiveServer(app).start()
         server.audit_log = Path(settings["audit_log"])  # type: ignore[attr-defined]
         started.append(server)
         return server

@@ -38,7 +38,11 @@ def _need_service_extra(error: ImportError) -> ExtraMissing:
 @click.option("--public-base-url", default=None,
               help="Base URL the EHR calls; JWT aud is checked against it.")
 @click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Append-only JSON-lines audit log (default: twitchrules-audit.jsonl).")
+              help="Append-only JSON-lines audit log (default: audit.jsonl in the per-user "
+              "state directory, e.g. ~/.local/state/twitchrules).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes sharing the port (default 1); they share the audit log "
+              "and the JWT replay store.")
 @click.option("--ruleset", "ruleset_path", type=click.Path(exists=True, path_type=Path),
               default=None, help="A ruleset file or folder (default: the bundled ruleset).")
 @click.option("--log-level", default="info", show_default=True,
@@ -49,6 +53,7 @@ def serve(
     config_path: Path | None,
     public_base_url: str | None,
     audit_log: Path | None,
+    workers: int | None,
     ruleset_path: Path | None,
     log_level: str,
 ) -> None:
@@ -57,9 +62,8 @@ def serve(
     Settings come from --config, then TWITCHRULES_* environment variables, then these options.
     """
     try:
-        import uvicorn
-
         from twitchrules.service import ServiceConfig, create_app
+        from twitchrules.service.server import run
     except ImportError as error:
         raise _need_service_extra(error) from None
     config = ServiceConfig.load(
@@ -67,15 +71,16 @@ def serve(
         public_base_url=public_base_url,
         audit_log=audit_log,
         ruleset=ruleset_path,
+        workers=workers,
     )
-    app = create_app(config)
+    app = create_app(config)  # a bad ruleset or key file stops here, exit 2
     click.echo(
         f"twitchrules CDS Hooks service on http://{host}:{port}/cds-services "
         f"(JWT verification {'on' if config.jwt_required else 'OFF'}; "
-        f"audit log {config.audit_log})",
+        f"{config.workers} worker(s); audit log {config.audit_log}, fsync {config.audit_fsync})",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    run(config, host=host, port=port, log_level=log_level, app=app)
 
 
 @click.group("fhir")

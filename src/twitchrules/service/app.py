@@ -10,21 +10,24 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
+from twitchrules.case.reading import JsonProblem, parse_json
 from twitchrules.fhir import load_questionnaire
 from twitchrules.ruleset.load import load_ruleset
 from twitchrules.ruleset.model import Ruleset
 from twitchrules.service.audit import AuditLog
-from twitchrules.service.auth import AuthError, JwtVerifier
+from twitchrules.service.auth import AuthError, JwtVerifier, load_jwks_file
 from twitchrules.service.config import ServiceConfig
 from twitchrules.service.hook import HOOK, HookAnswerer
+from twitchrules.service.jwks import JwksFetcher
 from twitchrules.service.limits import BodySizeLimit
 from twitchrules.service.models import (
     CdsRequest,
@@ -35,10 +38,40 @@ from twitchrules.service.models import (
 )
 from twitchrules.service.prefetch import prefetch_templates
 from twitchrules.service.problems import FHIR_JSON, HttpProblem, error_responses, install_handlers
+from twitchrules.service.replay import JtiStore, SqliteJtiStore
+from twitchrules.service.urls import Url, UrlRefused, normalise_url
 
 SERVICE_ID = "twitching-assessment"
 log = logging.getLogger("twitchrules.service")
-router = APIRouter()
+
+
+class _StrictJsonRequest(Request):
+    """A request whose JSON body is read by the strict reader (``case.reading.parse_json``)."""
+
+    async def json(self) -> Any:
+        """The body parsed strictly; 400 naming the problem (duplicate key, depth, encoding)."""
+        if not hasattr(self, "_json"):
+            try:
+                self._json = parse_json(await self.body())
+            except JsonProblem as problem:
+                raise HttpProblem(400, "structure", [(problem.location or "body", problem.message)]) from None
+        return self._json
+
+
+class _StrictJsonRoute(APIRoute):
+    """A route whose body goes through ``_StrictJsonRequest`` (FastAPI's custom route class)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The default handler, handed the strict request."""
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(_StrictJsonRequest(request.scope, request.receive))
+
+        return strict
+
+
+router = APIRouter(route_class=_StrictJsonRoute)
 
 
 def _service_description() -> CdsService:
@@ -87,11 +120,13 @@ def _answerer(request: Request) -> HookAnswerer:
 
 async def check_jwt(request: Request) -> dict[str, Any] | None:
     """The verified JWT claims of a call (``None`` when verification is off); 401 otherwise."""
-    verifier: JwtVerifier | None = request.app.state.verifier
-    if verifier is None:
+    if not _config(request).jwt_required:
         return None
+    verifier: JwtVerifier | None = request.app.state.verifier
+    if verifier is None:  # never answer unverified when verification is configured
+        raise HttpProblem(503, "transient", [("", "the service is starting")])
     try:
-        return verifier.verify(request.headers.get("authorization"), _url_called(request))
+        return await verifier.verify(request.headers.get("authorization"), _url_called(request))
     except AuthError as exc:
         _answerer(request).audit.write("auth-failed", path=request.url.path, reason=str(exc))
         raise HttpProblem(401, "login", [("Authorization", str(exc))]) from None
@@ -164,25 +199,59 @@ async def rules(request: Request) -> dict[str, Any]:
     }
 
 
-def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None = None) -> FastAPI:
-    """Return the CDS Hooks service as a FastAPI app configured by ``config``."""
+def _key_url_allowed(config: ServiceConfig, url: str) -> Url | None:
+    """A key-set URL (a redirect target) the service may fetch: on the jku list, or jwks_url."""
+    allowed = config.jku_allowed(url)
+    if allowed is None and config.jwks_url is not None:
+        try:
+            candidate = normalise_url(url, allow_query=True)
+        except UrlRefused:
+            return None
+        if candidate == normalise_url(config.jwks_url, allow_query=True):
+            return candidate
+    return allowed
+
+
+def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None = None,
+               jti_store: JtiStore | None = None) -> FastAPI:
+    """Return the CDS Hooks service as a FastAPI app configured by ``config``.
+
+    ``jti_store`` replaces the default JWT replay store (a SQLite file at
+    ``config.jti_store``), e.g. with one shared by replicas on several hosts.
+    """
     config = config or ServiceConfig()
     loaded = ruleset or load_ruleset(config.ruleset)
-    verifier = JwtVerifier(config) if config.jwt_required else None
-    if verifier is None:
-        log.warning("JWT verification is off: no JWKS configured")
+    file_keys = load_jwks_file(config.jwks_file) if config.jwks_file is not None else None
+    if not config.jwt_required:
+        log.warning("JWT verification is off: no JWKS or jwt_jku_allow configured")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        audit = AuditLog(config.audit_log)
+        audit = AuditLog(config.audit_log, fsync=config.audit_fsync,
+                         fsync_interval_ms=config.audit_fsync_interval_ms)
+        replay = None
+        if config.jwt_required:
+            replay = jti_store or SqliteJtiStore(config.jti_store)
         # Everything loaded so far (ruleset, models, engine) lives as long as the process:
         # keep it out of the collector's generations so full collections stay short.
         gc.collect()
         gc.freeze()
         async with httpx.AsyncClient(timeout=config.fhir_timeout_seconds,
-                                     follow_redirects=False) as client:
+                                     follow_redirects=False) as client, \
+                httpx.AsyncClient(timeout=config.jwks_timeout_seconds,
+                                  follow_redirects=False) as key_client:
+            if replay is not None:
+                fetcher = JwksFetcher(
+                    key_client, allowed=lambda url: _key_url_allowed(config, url),
+                    cache_seconds=config.jwks_cache_seconds,
+                    min_refetch_seconds=config.jwks_min_refetch_seconds,
+                    max_bytes=config.jwks_max_bytes)
+                app.state.verifier = JwtVerifier(config, replay=replay, fetcher=fetcher,
+                                                 file_keys=file_keys)
             app.state.answerer = HookAnswerer(config, loaded, audit, client)
             yield
+        if replay is not None and replay is not jti_store:
+            replay.close()
         audit.close()
 
     app = FastAPI(title="twitchrules CDS Hooks service", version=loaded.version,
@@ -190,7 +259,7 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
                   lifespan=lifespan)
     app.state.config = config
     app.state.ruleset = loaded
-    app.state.verifier = verifier
+    app.state.verifier = None
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins,

@@ -1,4 +1,9 @@
-"""Service configuration: one model, read from a JSON file and ``TWITCHRULES_*`` variables."""
+"""Service configuration: one model, read from a JSON file and ``TWITCHRULES_*`` variables.
+
+What the service keeps on disk (the audit log, the JWT replay store) defaults to a per-user
+state directory (``platformdirs``: ``$XDG_STATE_HOME/twitchrules``, else
+``~/.local/state/twitchrules`` on Linux), created readable by the service user only.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,29 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
+import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twitchrules.errors import TwitchrulesError
+from twitchrules.service.urls import Url, UrlRefused, is_loopback, is_within, normalise_url
 
 ENV_PREFIX = "TWITCHRULES_"
-_LIST_FIELDS = ("jwt_issuers", "cors_origins", "fhir_servers")
+_LIST_FIELDS = ("jwt_issuers", "cors_origins", "fhir_servers", "jwt_jku_allow")
+
+
+def state_dir() -> Path:
+    """The per-user directory for the service's files (audit log, replay store)."""
+    return Path(platformdirs.user_state_path("twitchrules"))
+
+
+def _default_audit_log() -> Path:
+    return state_dir() / "audit.jsonl"
+
+
+def _default_jti_store() -> Path:
+    return state_dir() / "jti.sqlite3"
 
 
 class ConfigError(TwitchrulesError):
@@ -35,11 +54,51 @@ class ServiceConfig(BaseModel):
     )
     jwks_file: Path | None = Field(default=None, description="JWKS file of the EHRs' keys.")
     jwks_url: str | None = Field(default=None, description="JWKS URL of the EHRs' keys.")
+    jwt_jku_allow: list[str] = Field(
+        default_factory=list,
+        description="JWKS URLs a token's jku header may name: an entry is one URL, or a prefix "
+        "when it ends with '/'. https only (http for loopback hosts, for tests). Setting it "
+        "switches JWT verification on, like a JWKS.",
+    )
     jwt_issuers: list[str] = Field(default_factory=list, description="Allowed JWT iss values.")
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwt_max_lifetime_seconds: int = Field(
+        default=300, ge=1, le=86400,
+        description="Longest token lifetime accepted (exp - iat, and exp - now); the CDS Hooks "
+        "sandbox signs tokens for 300 s.",
+    )
+    jwks_cache_seconds: int = Field(default=300, ge=0, le=86400,
+                                    description="How long fetched JWKS keys are reused.")
+    jwks_min_refetch_seconds: float = Field(
+        default=10.0, ge=0, le=3600,
+        description="At most one fetch of a JWKS URL in this time (an unknown kid refetches once).")
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    jwks_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    jti_store: Path = Field(
+        default_factory=_default_jti_store,
+        description="SQLite file remembering used jti values (shared by all workers of a "
+        "host, kept across restarts).",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    audit_log: Path = Field(default=Path("twitchrules-audit.jsonl"))
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300,
+        description="A request line and headers must arrive within this time.")
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="A request body must arrive within this time.")
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300,
+                                    description="An idle keep-alive connection is closed after this.")
+    max_connections: int = Field(
+        default=256, ge=1, le=100_000,
+        description="Open connections per worker; one more is answered 503 and closed.")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes (serve --workers).")
+    audit_log: Path = Field(default_factory=_default_audit_log)
+    audit_fsync: Literal["line", "interval", "off"] = Field(
+        default="line",
+        description="line: each record is on disk (fsync) before the response is sent; "
+        "interval: fsync every audit_fsync_interval_ms; off: left to the operating system.")
+    audit_fsync_interval_ms: int = Field(default=1000, ge=1, le=60_000)
+    fhir_max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fhir_servers: list[str] = Field(
         default_factory=list,
         description="FHIR server base URLs the service may fetch from (and send the EHR's "
@@ -56,19 +115,40 @@ class ServiceConfig(BaseModel):
 
     @property
     def jwt_required(self) -> bool:
-        """True when a JWKS is configured, and so every hook call must carry a valid JWT."""
-        return self.jwks_file is not None or self.jwks_url is not None
+        """True when a JWKS or a jku allow-list is configured: every hook call needs a valid JWT."""
+        return self.jwks_file is not None or self.jwks_url is not None or bool(self.jwt_jku_allow)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceConfig:
         if self.jwks_file is not None and self.jwks_url is not None:
             raise ValueError("give jwks_file or jwks_url, not both")
         if self.jwt_required and not self.jwt_issuers:
-            raise ValueError("jwt_issuers must list the allowed issuers when a JWKS is given")
-        for url in [self.public_base_url, self.jwks_url, *self.fhir_servers]:
+            raise ValueError("jwt_issuers must list the allowed issuers when a JWKS or "
+                             "jwt_jku_allow is given")
+        for url in [self.public_base_url, *self.fhir_servers]:
             if url is not None and not url.startswith(("http://", "https://")):
                 raise ValueError(f"'{url}' is not an http(s) URL")
+        for name, url in [("jwks_url", self.jwks_url),
+                          *(("jwt_jku_allow", entry) for entry in self.jwt_jku_allow)]:
+            if url is not None:
+                _key_url(url, name)
         return self
+
+    def jku_allowed(self, jku: str) -> Url | None:
+        """The normalised ``jku`` if ``jwt_jku_allow`` lists it (or a prefix of it), else None."""
+        try:
+            candidate = normalise_url(jku, allow_query=True)
+        except UrlRefused:
+            return None
+        if not _fetchable_key_url(candidate):
+            return None
+        for entry in self.jwt_jku_allow:
+            allowed = normalise_url(entry, allow_query=True)
+            if candidate == allowed:
+                return candidate
+            if entry.endswith("/") and not candidate.query and is_within(candidate, allowed):
+                return candidate
+        return None
 
     @classmethod
     def load(
@@ -114,17 +194,36 @@ class ServiceConfig(BaseModel):
 
     def fhir_server_allowed(self, url: str) -> bool:
         """Return True if the service may call ``url`` and send it the EHR's access token."""
-        candidate = urlsplit(url)
-        segments = candidate.path.rstrip("/").split("/")
-        if candidate.username or candidate.password or ".." in segments or "." in segments:
-            return False
+        return self.allowed_fhir_server(url) is not None
+
+    def allowed_fhir_server(self, url: str) -> Url | None:
+        """The normalised ``url`` if it is, or lies under, an allowed FHIR server; else None.
+
+        The URL is normalised before the prefix check (see ``service.urls``); one with a
+        query, a fragment or user information is never allowed.
+        """
+        try:
+            candidate = normalise_url(url)
+        except UrlRefused:
+            return None
         for allowed in self.fhir_servers:
-            base = urlsplit(allowed)
-            base_segments = base.path.rstrip("/").split("/")
-            if (
-                candidate.scheme == base.scheme
-                and candidate.netloc.lower() == base.netloc.lower()
-                and segments[: len(base_segments)] == base_segments
-            ):
-                return True
-        return False
+            try:
+                base = normalise_url(allowed)
+            except UrlRefused:
+                continue
+            if is_within(candidate, base):
+                return candidate
+        return None
+
+
+def _fetchable_key_url(url: Url) -> bool:
+    return url.scheme == "https" or is_loopback(url)
+
+
+def _key_url(url: str, setting: str) -> None:
+    try:
+        parsed = normalise_url(url, allow_query=True)
+    except UrlRefused as refused:
+        raise ValueError(f"{setting}: '{url}' {refused}") from None
+    if not _fetchable_key_url(parsed):
+        raise ValueError(f"{setting}: '{url}' must be https (http only for a loopback host)")

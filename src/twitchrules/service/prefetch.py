@@ -4,21 +4,32 @@ The discovery response asks the EHR to prefetch six queries. A key the EHR did n
 fetched from the request's ``fhirServer`` with its bearer token, but only when that server is
 on the configured allow-list (the token is never sent anywhere else); otherwise the call is
 answered 412, as CDS Hooks 2.0 says ("Prefetch" / "FHIR Resource Access").
+
+Every URL fetched (each query, each ``next`` link) is normalised and must lie under the
+request's normalised ``fhirServer`` (see ``service.urls``). What the server answers is read
+with a size limit by the strict JSON reader and must be a FHIR resource whose resources
+parse; anything else (an array, a string, a body nested 200,000 deep, ``link: ["x"]``, an
+invalid resource) makes the call 412 naming the key, never a 500.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
-from twitchrules.fhir import QUESTIONNAIRE_URL
+from twitchrules.case.reading import JsonProblem, parse_json
+from twitchrules.fhir import QUESTIONNAIRE_URL, FhirResourceError
 from twitchrules.fhir.codes import LOINC, lab_analytes
+from twitchrules.fhir.mapping import READ_TYPES, parse_resource, resources_in
 from twitchrules.service.config import ServiceConfig
 from twitchrules.service.models import CdsRequest
+from twitchrules.service.urls import Url, UrlRefused, is_within, normalise_url
 
 MAX_PAGES = 5
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 def prefetch_templates() -> dict[str, str]:
@@ -45,41 +56,97 @@ class PrefetchUnavailable(Exception):
         super().__init__(f"{reason}: {', '.join(keys)}")
 
 
+class _Unreadable(Exception):
+    """What the FHIR server sent cannot be used; the message says why (no clinical values)."""
+
+
 def _query(template: str, request: CdsRequest) -> str:
     return template.replace("{{context.patientId}}", request.context.patientId)
 
 
-def _same_server(url: str, base: str) -> bool:
-    one, two = urlsplit(url), urlsplit(base)
-    return (one.scheme, one.netloc.lower()) == (two.scheme, two.netloc.lower())
+def _checked(url: str, base: Url) -> Url:
+    """``url`` normalised, if it lies under ``base``; the query is kept (searches need it)."""
+    try:
+        candidate = normalise_url(url, allow_query=True)
+    except UrlRefused as refused:
+        raise _Unreadable(f"a URL to fetch {refused}") from None
+    if not is_within(candidate, base):
+        raise _Unreadable("a URL to fetch lies outside the allowed fhirServer")
+    return candidate
 
 
-async def _fetch(
-    client: httpx.AsyncClient, base: str, query: str, headers: dict[str, str]
-) -> dict[str, Any]:
-    url = urljoin(base.rstrip("/") + "/", query)
-    response = await client.get(url, headers=headers)
-    response.raise_for_status()
-    body = response.json()
-    # Follow a searchset's next links, on the same server only: the token goes nowhere else.
-    entries = list(body.get("entry", [])) if body.get("resourceType") == "Bundle" else None
-    pages = 1
-    while entries is not None and pages < MAX_PAGES:
-        next_url = next(
-            (link.get("url") for link in body.get("link", []) if link.get("relation") == "next"),
-            None,
-        )
-        if not next_url or not _same_server(next_url, base):
-            break
-        response = await client.get(next_url, headers=headers)
-        response.raise_for_status()
-        body = response.json()
-        entries.extend(body.get("entry", []))
-        pages += 1
-    if entries is not None:
+class _Reader:
+    """Gets one prefetch key's data from the FHIR server, checking every answer."""
+
+    def __init__(self, client: httpx.AsyncClient, base: Url, headers: dict[str, str],
+                 max_bytes: int) -> None:
+        self.client = client
+        self.base = base
+        self.headers = headers
+        self.max_bytes = max_bytes
+
+    async def get(self, url: Url) -> dict[str, Any]:
+        async with self.client.stream("GET", url.text(), headers=self.headers) as response:
+            if response.status_code != 200:
+                raise _Unreadable(f"the FHIR server answered {response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise _Unreadable(f"the FHIR server's answer is larger than {self.max_bytes} bytes")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise _Unreadable(f"the FHIR server's answer is larger than {self.max_bytes} bytes")
+                chunks.append(chunk)
+        try:
+            body = parse_json(b"".join(chunks))
+        except JsonProblem as problem:
+            raise _Unreadable(f"the FHIR server's answer cannot be read: {problem}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+            raise _Unreadable("the FHIR server's answer is not a FHIR resource")
+        return body
+
+    def next_link(self, bundle: dict[str, Any]) -> Url | None:
+        links = bundle.get("link", [])
+        if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
+            raise _Unreadable("the Bundle's link is not a list of links")
+        for link in links:
+            if link.get("relation") == "next":
+                url = link.get("url")
+                if not isinstance(url, str):
+                    raise _Unreadable("the Bundle's next link has no url")
+                return _checked(url, self.base)
+        return None
+
+    async def fetch(self, query: str) -> dict[str, Any]:
+        body = await self.get(_checked(urljoin(self.base.text().rstrip("/") + "/", query), self.base))
+        if body.get("resourceType") != "Bundle":
+            return body
+        entries = body.get("entry", [])
+        pages = 1
+        while isinstance(entries, list) and pages < MAX_PAGES:
+            next_url = self.next_link(body)
+            if next_url is None:
+                break
+            body = await self.get(next_url)
+            if body.get("resourceType") != "Bundle" or not isinstance(body.get("entry", []), list):
+                raise _Unreadable("a next page is not a Bundle")
+            entries.extend(body.get("entry", []))
+            pages += 1
+        if not isinstance(entries, list):
+            raise _Unreadable("the Bundle's entry is not a list")
         return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-    whole: dict[str, Any] = body
-    return whole
+
+
+def _check_resources(data: dict[str, Any]) -> None:
+    """Refuse fetched data whose resources do not parse (the server's fault, not the EHR's)."""
+    try:
+        for resource in resources_in(data):
+            if resource.get("resourceType") in READ_TYPES:
+                parse_resource(resource)
+    except FhirResourceError as error:
+        raise _Unreadable(f"the FHIR server sent a resource that is not valid FHIR "
+                          f"({error.resource}.{error.field})") from None
 
 
 async def resolve_prefetch(
@@ -88,7 +155,8 @@ async def resolve_prefetch(
     """Return each prefetch key's data, fetching what the EHR did not send.
 
     Raises:
-        PrefetchUnavailable: keys missing and no allowed ``fhirServer``, or fetching failed.
+        PrefetchUnavailable: keys missing and no allowed ``fhirServer``, or fetching failed,
+            or what the server sent cannot be read.
     """
     templates = prefetch_templates()
     given = request.prefetch or {}
@@ -99,15 +167,24 @@ async def resolve_prefetch(
     server = request.fhirServer
     if server is None:
         raise PrefetchUnavailable(missing, "prefetch keys missing and no fhirServer given")
-    if not config.fhir_server_allowed(server):
+    base = config.allowed_fhir_server(server)
+    if base is None:
         raise PrefetchUnavailable(missing, "prefetch keys missing and fhirServer is not allowed")
+    if not _FHIR_ID.match(request.context.patientId):
+        raise PrefetchUnavailable(missing, "context.patientId is not a FHIR id, so it cannot be "
+                                           "fetched")
     headers = {"Accept": "application/fhir+json"}
     if request.fhirAuthorization is not None:
         headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
+    reader = _Reader(client, base, headers, config.fhir_max_response_bytes)
     for key in missing:
         try:
-            data[key] = await _fetch(client, server, _query(templates[key], request), headers)
-        except (httpx.HTTPError, ValueError) as exc:
+            fetched = await reader.fetch(_query(templates[key], request))
+            _check_resources(fetched)
+            data[key] = fetched
+        except httpx.HTTPError as exc:
             raise PrefetchUnavailable([key], f"fetching from fhirServer failed "
                                              f"({type(exc).__name__})") from None
+        except _Unreadable as exc:
+            raise PrefetchUnavailable([key], str(exc)) from None
     return data

@@ -30,10 +30,11 @@ ERROR_STATUSES = {
 """The error statuses an endpoint may answer, with what each means (for the OpenAPI)."""
 
 
-class HttpProblem(Exception):
-    """An error answered with an OperationOutcome (raised inside endpoints)."""
+class HttpProblem(StarletteHTTPException):
+    """An error answered with an OperationOutcome (raised inside endpoints or body parsing)."""
 
     def __init__(self, status: int, code: str, problems: list[tuple[str, str]]) -> None:
+        super().__init__(status_code=status)
         self.status = status
         self.code = code
         self.problems = problems
