@@ -82,11 +82,11 @@ def serve(tmp_path: Path, starter_loaded) -> Iterator[Callable[..., LiveServer]]
     """Factory: start the service with given settings; every server is stopped at the end."""
     started: list[LiveServer] = []
 
-    def start(ruleset: Any = None, jti_store: Any = None, **settings: Any) -> LiveServer:
+    def start(ruleset: Any = None, replay_store: Any = None, **settings: Any) -> LiveServer:
         settings.setdefault("audit_log", tmp_path / f"audit-{len(started)}.jsonl")
         settings.setdefault("jti_store", tmp_path / f"jti-{len(started)}.sqlite3")
         config = ServiceConfig(**settings)
-        app = create_app(config, ruleset=ruleset or starter_loaded, jti_store=jti_store)
+        app = create_app(config, ruleset=ruleset or starter_loaded, jti_store=replay_store)
         server = LiveServer(app).start()
         server.audit_log = Path(settings["audit_log"])  # type: ignore[attr-defined]
         started.append(server)
@@ -130,7 +130,8 @@ class FakeFhirServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def answer(self, path: str) -> tuple[int, dict[str, Any]]:
