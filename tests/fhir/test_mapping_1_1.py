@@ -434,3 +434,21 @@ def test_pregnancy_rules_are_unambiguous_and_say_why() -> None:
         assert all(rule["why"] and rule["display"] for rule in data[name]["rules"])
     excluded = {rule["prefix"] for rule in data["icd10cm"]["rules"] if not rule["pregnant"]}
     assert {"Z33.2", "O00", "O03", "O80", "O85"} <= excluded
+
+
+def test_docs_list_every_shipped_lab_and_ingredient_code() -> None:
+    """The CDS Hooks page lists every lab LOINC code and every medicine ingredient code read."""
+    from ..conftest import ROOT
+
+    page = (ROOT / "docs" / "cds-hooks.md").read_text(encoding="utf-8")
+    section = page[page.index("## What is read from the EHR"):page.index("## Prefetch")]
+    for spec in load_data("labs.json")["analytes"].values():
+        for code in spec["loinc"]:
+            assert code in section, code
+    for finding, spec in load_data("medications.json")["classes"].items():
+        assert f"`{finding}`" in section
+        for code, entry in spec["rxnorm"]["codes"].items():
+            if entry["tty"] == "IN":
+                assert f"{code} " in section, (finding, code)
+    for words in ("77386006", "Z33.1", "Z33.2", "O00-O08", "O85-O92"):
+        assert words in section, words
