@@ -8,25 +8,28 @@ Public API::
     print(result.triage.level, result.to_json())
 
 The package tree is the pipeline: ``case`` -> ``engine`` -> ``conclusions`` -> ``outputs``,
-with ``ruleset`` beside it and ``cli``, ``service`` and ``fhir`` on top (see
-docs/architecture.md).
+with ``ruleset`` beside it and ``cli``, ``service``, ``fhir`` and ``population`` (batch and
+impact replay of many cases) on top (see docs/architecture.md).
 """
 
 from .case import Case, Findings, Patient, RegionEntry, Twitching, case_from_json, case_from_mapping
 from .conclusions import Result
 from .engine import available_engines, default_engine
-from .errors import CaseError, EngineError, RulesetError, TwitchrulesError
+from .errors import CaseError, EngineError, ReplayError, RulesetError, TwitchrulesError
 from .pipeline import evaluate
+from .population import BatchSummary, batch, cohort_cases
 from .ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
 from .version import __version__
 
 __all__ = [
+    "BatchSummary",
     "Case",
     "CaseError",
     "EngineError",
     "Findings",
     "Patient",
     "RegionEntry",
+    "ReplayError",
     "Result",
     "Rule",
     "Ruleset",
@@ -35,8 +38,10 @@ __all__ = [
     "TwitchrulesError",
     "__version__",
     "available_engines",
+    "batch",
     "case_from_json",
     "case_from_mapping",
+    "cohort_cases",
     "default_engine",
     "evaluate",
     "is_valid_ruleset",

@@ -6,6 +6,8 @@ The exception tree::
      +-- CaseError                   an input case breaks the contract (exit 2)
      +-- RulesetError                a ruleset file is missing, malformed or inconsistent (exit 2)
      +-- EngineError                 the rule engine failed while evaluating (exit 1)
+ +-- ReplayError                 a batch or impact job cannot run: unreadable input, an
+                                 unreachable scheduler, workers that differ (exit 2)
 
 Each leaf carries ``problems``: a list of ``(location, message)`` pairs, where the location
 names the offending field (``findings.weaknes``, ``rules/20-red-flags.yaml: RF-SPREAD: when``).
@@ -49,3 +51,9 @@ class EngineError(TwitchrulesError):
     """The rule engine failed while evaluating a case."""
 
     exit_code = 1
+
+
+class ReplayError(TwitchrulesError):
+    """A population job (batch, impact) cannot run: its input, its cluster or its workers."""
+
+    exit_code = 2

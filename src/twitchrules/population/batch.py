@@ -1,0 +1,225 @@
+"""Batch: a JSON-lines file of cases -> a JSON-lines file of results, in input order.
+
+Each output line is ``{"line": N, "id": ..., "result": R}`` where ``R`` is exactly the
+result ``twitchrules evaluate --format json`` prints for that case (on one line). A line that
+is not a valid case goes to ``RESULTS.refused.jsonl`` as ``{"line": N, "id": ..., "errors":
+[{"field", "message"}]}`` with the errors ``evaluate`` gives, and the job goes on.
+
+Everything that can stop a job (the ruleset, the engine, the input, the cluster and its
+workers) is checked before the first line is written, so a job that cannot run writes
+nothing. Output is appended a chunk at a time, each chunk in one write with interrupting
+signals held back, so an interrupted job (Ctrl-C, kill) leaves complete lines only: a
+prefix of what the whole job writes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..engine import cached_ruleset, choose_engine
+from ..errors import ReplayError
+from ..ruleset.sources import RulesetSpec
+from .lines import InputSource, chunked
+from .runners import CONNECT_TIMEOUT_S, Runner, open_runner
+from .work import ChunkOutput, Shipment, evaluate_chunk
+
+DEFAULT_CHUNK_SIZE = 250
+"""Cases per chunk handed to a worker (a few hundred: small next to the work, large next to
+Dask's cost per task)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a job has come: lines done, how many evaluated and refused, input bytes read."""
+
+    lines: int
+    evaluated: int
+    refused: int
+    elapsed: float
+    position: int
+    size: int | None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch job did: counts, files, where it ran and how long it took."""
+
+    input: str
+    results_path: Path
+    refused_path: Path
+    lines: int
+    evaluated: int
+    refused: int
+    last_line: int
+    seconds: float
+    runner: str
+    ruleset: str
+    engine: str
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every line was evaluated, 1 when some were refused."""
+        return 1 if self.refused else 0
+
+    @property
+    def cases_per_second(self) -> float:
+        """Lines handled per second of the job."""
+        return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        """The one-line summary printed at the end of a job."""
+        refused = (f"{self.refused:,} refused (see {self.refused_path})" if self.refused
+                   else "none refused")
+        return (f"batch: {self.lines:,} lines, {self.evaluated:,} evaluated, {refused}; "
+                f"{self.seconds:.1f} s ({self.cases_per_second:,.0f} cases/s) on {self.runner}; "
+                f"ruleset {self.ruleset}, engine {self.engine}")
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or kill; ``summary`` says what the files hold (complete lines)."""
+
+    def __init__(self, summary: BatchSummary) -> None:
+        super().__init__(summary.describe())
+        self.summary = summary
+
+
+def refused_path_for(results: Path) -> Path:
+    """Where the refused lines of ``RESULTS.jsonl`` go: ``RESULTS.refused.jsonl``."""
+    name = results.name
+    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else name
+    return results.with_name(f"{stem}.refused.jsonl")
+
+
+class _LineFile:
+    """An output file written in whole chunks, each with one ``write`` of complete lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as error:
+            raise ReplayError([(str(path), f"cannot be written: {error.strerror or error}")]) from None
+
+    def append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold Ctrl-C and kill back while a chunk is written (delivered right after)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: RulesetSpec = None,
+          engine: str | None = None, workers: int | None = None, scheduler: str | None = None,
+          chunk_size: int = DEFAULT_CHUNK_SIZE, refused_output: str | Path | None = None,
+          progress: ProgressCallback | None = None, runner: Runner | None = None,
+          timeout: float = CONNECT_TIMEOUT_S) -> BatchSummary:
+    """Evaluate every case of a JSON-lines input and write the results in input order.
+
+    Args:
+        source: a JSON-lines file (``.gz`` is decompressed), ``"-"`` for standard input, or
+            an open binary stream. Each line is a case or ``{"id": ..., "case": {...}}``.
+        output: the results file (``{"line", "id", "result"}`` per evaluated line).
+        ruleset: as for ``evaluate``: a ``Ruleset``, a path, ``"twitching@1.0.0"``,
+            ``"sha256:<hex>"``, ``"git:REF:PATH"`` or ``None`` for the bundled ruleset.
+        engine: the engine name (``None``: the default engine).
+        workers: worker processes of a local Dask cluster (default: the cores); ``1`` runs
+            in this process, as does a machine without the ``scale`` extra.
+        scheduler: ``"tcp://HOST:PORT"`` of an existing Dask cluster to run on instead.
+        chunk_size: cases per chunk sent to a worker; the output does not depend on it.
+        refused_output: where refused lines go (default ``RESULTS.refused.jsonl`` beside
+            ``output``); always written, empty when no line was refused.
+        progress: called with a ``Progress`` after each chunk is written.
+        runner: an already open runner to use (it is not closed); overrides ``workers``
+            and ``scheduler``.
+        timeout: seconds to wait for the scheduler and its first worker.
+
+    Returns:
+        A ``BatchSummary``; its ``exit_code`` is 0 when every line was evaluated, 1 when
+        some were refused.
+
+    Raises:
+        RulesetError: the ruleset cannot be loaded.
+        EngineUnavailable: the engine does not run here.
+        ReplayError: the input cannot be read, the cluster cannot be reached, or its
+            workers would not give the same results; nothing is written.
+        KeyboardInterrupt: the job was interrupted; the files hold complete lines only.
+    """
+    started = time.perf_counter()
+    loaded = cached_ruleset(ruleset)
+    chosen = choose_engine(engine)
+    results_path = Path(output)
+    refused_path = Path(refused_output) if refused_output is not None else refused_path_for(results_path)
+    if results_path.resolve() == refused_path.resolve():
+        raise ReplayError([("--refused", "must not be the results file")])
+    reader = InputSource(source)
+    own_runner = runner is None
+    try:
+        active = runner or open_runner(workers=workers, scheduler=scheduler, timeout=timeout)
+        try:
+            shipment = Shipment.of(loaded)
+            active.check((shipment,), chosen)
+            results_file = _LineFile(results_path)
+            refused_file = _LineFile(refused_path)
+            lines = evaluated = refused = last_line = 0
+
+            def summary() -> BatchSummary:
+                return BatchSummary(
+                    input=reader.name, results_path=results_path, refused_path=refused_path,
+                    lines=lines, evaluated=evaluated, refused=refused, last_line=last_line,
+                    seconds=time.perf_counter() - started, runner=active.description,
+                    ruleset=f"{loaded.name} {loaded.version} ({loaded.sha256[:12]})", engine=chosen)
+
+            try:
+                chunks = chunked(reader.lines(), chunk_size)
+                for outcome in active.map_ordered(evaluate_chunk, chunks, shipment, chosen):
+                    assert isinstance(outcome, ChunkOutput)
+                    with held_signals():
+                        results_file.append(outcome.results)
+                        refused_file.append(outcome.refused)
+                    evaluated += outcome.evaluated
+                    refused += outcome.refused_count
+                    lines += outcome.evaluated + outcome.refused_count
+                    last_line = outcome.last_line
+                    if progress is not None:
+                        progress(Progress(lines, evaluated, refused, time.perf_counter() - started,
+                                          reader.position, reader.size))
+            except KeyboardInterrupt:
+                raise BatchInterrupted(summary()) from None
+            finally:
+                results_file.close()
+                refused_file.close()
+            return summary()
+        finally:
+            if own_runner:
+                active.close()
+    finally:
+        reader.close()

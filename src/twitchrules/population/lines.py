@@ -1,0 +1,171 @@
+"""Lines: a JSON-lines input (a file, a ``.gz`` file or standard input) -> numbered chunks of raw lines.
+
+A line is a case, or ``{"id": ..., "case": {...}}`` so results can be joined back to a
+record. Lines are numbered from 1 as a text editor counts them; blank lines are skipped
+(and keep their number). The reader hands on raw bytes: each line is parsed where it is
+evaluated (``parse_record``), by the same strict reader as ``twitchrules evaluate``, so a bad
+line gets the same field-naming errors.
+
+Nothing here holds more than one chunk: a file of any length streams through.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from stat import S_ISREG
+from typing import Any, BinaryIO
+
+from ..case import Case, case_from_mapping
+from ..case.reading import JsonProblem, parse_json
+from ..errors import CaseError, ReplayError
+
+RecordId = str | int | None
+"""The id a record gives itself (``{"id": ..., "case": ...}``), or ``None``."""
+
+ENVELOPE_KEYS: tuple[str, ...] = ("id", "case")
+"""The keys of a line that wraps its case with an id."""
+
+MAX_LINE_BYTES = 1_000_000
+"""Longest line accepted (a case is a few kilobytes); a longer one is refused by number."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive non-blank input lines: ``(line number, raw bytes)`` pairs, in order."""
+
+    index: int
+    lines: tuple[tuple[int, bytes], ...]
+
+
+class InputSource:
+    """An opened JSON-lines input: a path (``.gz`` decompressed), ``-`` for stdin, or a stream.
+
+    ``position`` and ``size`` (bytes of the file as stored; ``None`` for a pipe) let a
+    progress bar estimate the time left.
+    """
+
+    def __init__(self, source: str | Path | BinaryIO) -> None:
+        self.name = "-" if source == "-" else str(getattr(source, "name", source))
+        self._raw: BinaryIO
+        if isinstance(source, (str, Path)) and str(source) != "-":
+            path = Path(source)
+            try:
+                self._raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+            except OSError as error:
+                raise ReplayError([(str(source), f"cannot be read: {error.strerror or error}")]) from None
+            if path.is_dir():
+                self._raw.close()
+                raise ReplayError([(str(source), "is a folder, not a JSON-lines file")])
+        elif source == "-":
+            self._raw = sys.stdin.buffer
+        else:
+            self._raw = source  # type: ignore[assignment]
+        self.size = _size(self._raw)
+        self._stream: BinaryIO = self._raw
+        if self._looks_gzipped():
+            self._stream = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
+
+    def _looks_gzipped(self) -> bool:
+        if self.name.endswith(".gz"):
+            return True
+        peek = getattr(self._raw, "peek", None)
+        return bool(peek is not None and peek(2)[:2] == b"\x1f\x8b")
+
+    @property
+    def position(self) -> int:
+        """Bytes of the stored input consumed so far (0 where it cannot be told)."""
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """``(line number, bytes)`` of every non-blank line; ``ReplayError`` if the input breaks."""
+        number = 0
+        try:
+            for number, raw in enumerate(self._stream, start=1):  # noqa: B007 - used after the loop
+                text = raw.rstrip(b"\r\n")
+                if text.strip():
+                    yield number, text
+        except (OSError, EOFError, zlib.error) as error:
+            raise ReplayError([(self.name, f"cannot be read after line {number}: {error}")]) from None
+
+    def close(self) -> None:
+        """Close the input (standard input is left open)."""
+        if self._stream is not self._raw:
+            self._stream.close()
+        if self._raw is not sys.stdin.buffer:
+            self._raw.close()
+
+
+def _size(stream: BinaryIO) -> int | None:
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
+    return stat.st_size if S_ISREG(stat.st_mode) else None
+
+
+def chunked(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[Chunk]:
+    """Consecutive lines in chunks of ``size`` (the last may be shorter), numbered from 0."""
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    batch: list[tuple[int, bytes]] = []
+    index = 0
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            yield Chunk(index, tuple(batch))
+            index += 1
+            batch = []
+    if batch:
+        yield Chunk(index, tuple(batch))
+
+
+def parse_record(text: bytes) -> tuple[RecordId, Case]:
+    """One input line -> its id (or ``None``) and its validated ``Case``; ``CaseError`` otherwise.
+
+    The errors are those of ``twitchrules evaluate`` for the same case (locations relative
+    to the case), plus ``id`` and unknown envelope keys for a ``{"id", "case"}`` line.
+    """
+    if len(text) > MAX_LINE_BYTES:
+        raise CaseError([("case", f"the line is {len(text)} bytes long (at most {MAX_LINE_BYTES})")])
+    try:
+        document: Any = parse_json(text)
+    except JsonProblem as problem:
+        raise CaseError([(problem.location or "case", problem.message)]) from None
+    if not (isinstance(document, dict) and "case" in document):
+        return None, case_from_mapping(document)
+    problems = [(str(key), f"'{key}' is not a known key of a line with an id (known: id, case)")
+                for key in document if key not in ENVELOPE_KEYS]
+    record_id = document.get("id")
+    if record_id is not None and (isinstance(record_id, bool) or not isinstance(record_id, (str, int))):
+        problems.append(("id", "must be a string or an integer"))
+        record_id = None
+    try:
+        case = case_from_mapping(document["case"])
+    except CaseError as error:
+        problems.extend(error.problems)
+    if problems:
+        raise CaseError(problems)
+    return record_id, case
+
+
+def envelope_id(text: bytes) -> RecordId:
+    """The id of a line that failed to parse as a record, where one can still be read."""
+    try:
+        document = parse_json(text)
+    except JsonProblem:
+        return None
+    if isinstance(document, dict):
+        value = document.get("id")
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return value
+    return None

@@ -1,0 +1,260 @@
+"""`twitchrules batch`: results in input order, exactly what `evaluate` prints, on one process or Dask."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from twitchrules import case_from_json, evaluate
+from twitchrules.errors import CaseError
+from twitchrules.population import batch, open_runner
+from twitchrules.population.cohort import cohort_lines
+from twitchrules.population.lines import Chunk
+from twitchrules.population.runners import DaskRunner
+
+from .test_cli import EXE, run
+
+pytest.importorskip("distributed", reason="the scale extra (Dask distributed) is part of [dev]")
+
+BAD_LINES = {
+    3: '{"assessed_on": "2026-11-20", "patient": {"age": 40}, "twitching": {"regions": '
+       '[{"region": "calf", "side": "left", "since": "2026-11-01"}]}, "findings": {"weaknes": true}}',
+    8: "this is not json",
+    12: '{"id": "rec-12", "case": {"assessed_on": "2026-13-01"}, "note": "x"}',
+    20: '[1, 2, 3]',
+}
+
+
+def _cases_file(folder: Path, n: int = 60, *, bad: bool = True, ids_every: int = 4) -> Path:
+    """A cohort file with some lines wrapped with ids, a blank line and (optionally) bad lines."""
+    lines = []
+    for number, text in enumerate(cohort_lines(n, seed=21), start=1):
+        record = text.rstrip("\n")
+        if number % ids_every == 0:
+            record = json.dumps({"id": f"rec-{number}", "case": json.loads(record)})
+        if bad and number in BAD_LINES:
+            record = BAD_LINES[number]
+        lines.append(record)
+    lines.insert(30, "")  # a blank line keeps its number and is skipped
+    path = folder / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskRunner]:
+    """One real LocalCluster with 2 worker processes for the module."""
+    runner = open_runner(workers=2)
+    assert isinstance(runner, DaskRunner) and runner.workers == 2
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's input: 60 lines, some with ids, four bad, one blank."""
+    return _cases_file(tmp_path_factory.mktemp("batch"))
+
+
+@pytest.fixture(scope="module")
+def one_process(cases: Path) -> tuple[bytes, bytes]:
+    """The results and refused bytes of a one-process run (the reference)."""
+    out = cases.parent / "one.jsonl"
+    summary = batch(cases, out, workers=1, engine="clips")
+    assert summary.exit_code == 1 and summary.refused == len(BAD_LINES)
+    return out.read_bytes(), (cases.parent / "one.refused.jsonl").read_bytes()
+
+
+def test_each_line_is_what_evaluate_prints(cases: Path, one_process: tuple[bytes, bytes],
+                                           tmp_path: Path) -> None:
+    """Every result line carries its line, its id and exactly the JSON `evaluate` prints for the case."""
+    results = [json.loads(line) for line in one_process[0].decode().splitlines()]
+    source = cases.read_text(encoding="utf-8").split("\n")
+    assert [r["line"] for r in results] == [n for n, text in enumerate(source, 1)
+                                            if text.strip() and n - (n > 31) not in BAD_LINES]
+    for entry in results:
+        record = json.loads(source[entry["line"] - 1])
+        case = record.get("case", record)
+        assert entry["id"] == record.get("id") if "case" in record else entry["id"] is None
+        printed = evaluate(case, engine="clips").to_json() + "\n"
+        assert json.dumps(entry["result"], indent=2, ensure_ascii=False) + "\n" == printed
+    for entry in results[:3]:  # and through the CLI itself, as a user compares them
+        record = json.loads(source[entry["line"] - 1])
+        case_file = tmp_path / f"case-{entry['line']}.json"
+        case_file.write_text(json.dumps(record.get("case", record)), encoding="utf-8")
+        done = run("evaluate", str(case_file), "--format", "json", "--engine", "clips")
+        assert done.returncode == 0, done.stderr
+        assert json.dumps(entry["result"], indent=2, ensure_ascii=False) + "\n" == done.stdout
+
+
+def test_bad_lines_are_refused_with_evaluates_errors(cases: Path, one_process: tuple[bytes, bytes]) -> None:
+    """Each bad line is refused by number with the field-naming errors of evaluate; the job goes on."""
+    refused = [json.loads(line) for line in one_process[1].decode().splitlines()]
+    source = cases.read_text(encoding="utf-8").split("\n")
+    assert [entry["line"] for entry in refused] == [3, 8, 12, 20]
+    by_line = {entry["line"]: entry for entry in refused}
+    with pytest.raises(CaseError) as raised:
+        case_from_json(source[2])
+    assert [(e["field"], e["message"]) for e in by_line[3]["errors"]] == raised.value.problems
+    assert any(e["field"] == "findings.weaknes" and "did you mean 'weakness'" in e["message"]
+               for e in by_line[3]["errors"])
+    assert by_line[8]["errors"][0]["message"].startswith("is not valid JSON")
+    assert by_line[12]["id"] == "rec-12"
+    assert {e["field"] for e in by_line[12]["errors"]} >= {"note", "assessed_on", "patient"}
+    assert by_line[20]["errors"] == [{"field": "case", "message": "expected a JSON object, got list"}]
+    assert max(json.loads(line)["line"] for line in one_process[0].decode().splitlines()) == 61
+
+
+def test_local_cluster_gives_the_same_bytes(cluster: DaskRunner, cases: Path,
+                                            one_process: tuple[bytes, bytes], tmp_path: Path) -> None:
+    """Two worker processes give byte-identical files to one process, whatever the chunk size."""
+    for chunk_size in (1, 7, 500):
+        out = tmp_path / f"dask-{chunk_size}.jsonl"
+        summary = batch(cases, out, engine="clips", chunk_size=chunk_size, runner=cluster)
+        assert "local Dask cluster" in summary.runner
+        assert (out.read_bytes(), (tmp_path / f"dask-{chunk_size}.refused.jsonl").read_bytes()) == one_process
+
+
+def test_bounded_in_flight(cluster: DaskRunner) -> None:
+    """The runner pulls at most in_flight chunks ahead of what it has handed back (flat memory)."""
+    pulled = 0
+
+    def chunks() -> Iterator[Chunk]:
+        nonlocal pulled
+        for index in range(40):
+            pulled += 1
+            yield Chunk(index, ((index + 1, b"{}"),))
+
+    ahead = []
+    for given, outcome in enumerate(cluster.map_ordered(_echo, chunks()), start=1):
+        ahead.append(pulled - given)
+        assert outcome == given - 1
+    assert max(ahead) <= cluster.in_flight and len(ahead) == 40
+
+
+def _echo(chunk: Chunk) -> int:
+    return chunk.index
+
+
+def test_gzip_and_stdin_give_the_same_results(cases: Path, one_process: tuple[bytes, bytes],
+                                              tmp_path: Path) -> None:
+    """A .gz input and standard input (-) give the same bytes as the plain file, via the CLI."""
+    packed = tmp_path / "cases.jsonl.gz"
+    packed.write_bytes(gzip.compress(cases.read_bytes()))
+    done = run("batch", str(packed), "-o", str(tmp_path / "gz.jsonl"), "--workers", "1", "--engine", "clips")
+    assert done.returncode == 1, done.stderr
+    assert (tmp_path / "gz.jsonl").read_bytes() == one_process[0]
+    piped = subprocess.run([EXE, "batch", "-", "-o", str(tmp_path / "in.jsonl"), "--workers", "1",
+                            "--engine", "clips"], input=cases.read_bytes(), capture_output=True, timeout=120)
+    assert piped.returncode == 1, piped.stderr
+    assert (tmp_path / "in.jsonl").read_bytes() == one_process[0]
+    assert (tmp_path / "in.refused.jsonl").read_bytes() == one_process[1]
+
+
+def test_exit_codes_and_summary(tmp_path: Path) -> None:
+    """Exit 0 when every line was evaluated, with a one-line summary on stderr (nothing on stdout)."""
+    clean = _cases_file(tmp_path, 12, bad=False)
+    done = run("batch", str(clean), "-o", str(tmp_path / "r.jsonl"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "12 evaluated, none refused" in done.stderr
+    assert (tmp_path / "r.refused.jsonl").read_bytes() == b""
+    quiet = run("batch", str(clean), "-o", str(tmp_path / "q.jsonl"), "--workers", "1", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["missing.jsonl"], "missing.jsonl"),
+    (["{cases}", "--ruleset", "no/such/ruleset"], "no/such/ruleset"),
+    (["{cases}", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"], "tcp://127.0.0.1:9"),
+])
+def test_a_job_that_cannot_run_exits_2_and_writes_nothing(args: list[str], named: str, tmp_path: Path) -> None:
+    """Unreadable input, a bad ruleset or an unreachable scheduler: exit 2, a clear message, no file."""
+    clean = _cases_file(tmp_path, 3, bad=False)
+    out = tmp_path / "out" / "r.jsonl"
+    out.parent.mkdir()
+    done = run("batch", *[a.format(cases=clean) for a in args], "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr and "Traceback" not in done.stderr
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_job_leaves_complete_lines(stop: signal.Signals, tmp_path: Path) -> None:
+    """Ctrl-C or kill mid-job leaves complete lines only, a prefix of the full run's output."""
+    source = tmp_path / "many.jsonl"
+    source.write_text("".join(cohort_lines(3000, seed=4)), encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    job = subprocess.Popen([EXE, "batch", str(source), "-o", str(out), "--workers", "1", "--chunk-size", "5",
+                            "--engine", "clips"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):
+        time.sleep(0.05)
+    job.send_signal(stop)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 128 + stop, err
+    assert b"complete lines" in err and b"Traceback" not in err
+    written = out.read_bytes()
+    assert written.endswith(b"\n")
+    lines = written.decode().splitlines()
+    assert 0 < len(lines) < 3000
+    assert [json.loads(line)["line"] for line in lines] == list(range(1, len(lines) + 1))
+    full = tmp_path / "full.jsonl"
+    batch(first_lines(source, len(lines), tmp_path), full, workers=1, engine="clips")
+    assert written == full.read_bytes()
+
+
+def first_lines(source: Path, n: int, folder: Path) -> Path:
+    """A file holding the first n lines of source."""
+    with open(source, "rb") as handle:
+        head = [handle.readline() for _ in range(n)]
+    target = folder / "first.jsonl"
+    target.write_bytes(b"".join(head))
+    return target
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal, stderr shows the bar (cases, cases/s, refused, ETA); through a pipe only the summary."""
+    clean = _cases_file(tmp_path, 30, bad=False)
+    leader, follower = pty.openpty()
+    job = subprocess.Popen([EXE, "batch", str(clean), "-o", str(tmp_path / "t.jsonl"), "--workers", "1",
+                            "--chunk-size", "3"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=follower, env={**os.environ, "COLUMNS": "160", "TERM": "xterm"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    job.wait(timeout=120)
+    os.close(leader)
+    assert job.returncode == 0
+    screen = seen.decode("utf-8", "replace")
+    assert "cases/s" in screen and "refused" in screen and "ETA" in screen
+    piped = run("batch", str(clean), "-o", str(tmp_path / "p.jsonl"), "--workers", "1")
+    assert "cases/s)" in piped.stderr and "ETA" not in piped.stderr
+
+
+def test_without_dask_it_runs_in_one_process_and_says_how_to_get_more(tmp_path: Path) -> None:
+    """Where Dask is not installed, batch runs in one process and names the scale extra."""
+    clean = _cases_file(tmp_path, 5, bad=False)
+    script = ("import sys; sys.modules['distributed'] = None; from twitchrules.cli import main; "
+              "main(prog_name='twitchrules')")
+    done = subprocess.run([sys.executable, "-c", script, "batch", str(clean), "-o", str(tmp_path / "r.jsonl")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "one process" in done.stderr and "twitchrules[scale]" in done.stderr
