@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -142,3 +143,20 @@ def test_unknown_mix_is_refused_by_the_cli() -> None:
     done = run("synth", "3", "--mix", "icu")
     assert done.returncode == 2
     assert "primary-care" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_docs_show_the_mixes_as_the_code_has_them() -> None:
+    """docs/population.md gives every presentation share and cross-cutting rate of both mixes as the code does."""
+    from .conftest import ROOT
+
+    page = (ROOT / "docs" / "population.md").read_text(encoding="utf-8")
+    rows = {match[0]: (float(match[1]), float(match[2]))
+            for match in re.findall(r"^\| `([a-z_-]+)`[^|]*\| ([0-9.]+) \| ([0-9.]+) \|", page, re.M)}
+    primary, neurology = MIXES["primary-care"], MIXES["neurology"]
+    for name in primary.presentations:
+        assert rows[name] == (primary.presentations[name], neurology.presentations[name]), name
+    for name in ("labs", "unanswered", "course_unknown", "minors", "elderly", "medicines", "health_anxiety",
+                 "reflexes_examined"):
+        assert rows[name] == (getattr(primary, name), getattr(neurology, name)), name
+    assert set(rows) == {*primary.presentations, "labs", "unanswered", "course_unknown", "minors", "elderly",
+                         "medicines", "health_anxiety", "reflexes_examined"}

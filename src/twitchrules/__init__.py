@@ -17,7 +17,7 @@ from .conclusions import Result
 from .engine import available_engines, default_engine
 from .errors import CaseError, EngineError, ReplayError, RulesetError, TwitchrulesError
 from .pipeline import evaluate
-from .population import BatchSummary, batch, cohort_cases
+from .population import BatchSummary, ImpactReport, batch, cohort_cases, impact
 from .ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
 from .version import __version__
 
@@ -27,6 +27,7 @@ __all__ = [
     "CaseError",
     "EngineError",
     "Findings",
+    "ImpactReport",
     "Patient",
     "RegionEntry",
     "ReplayError",
@@ -44,6 +45,7 @@ __all__ = [
     "cohort_cases",
     "default_engine",
     "evaluate",
+    "impact",
     "is_valid_ruleset",
     "load_ruleset",
 ]

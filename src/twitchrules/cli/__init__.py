@@ -38,14 +38,14 @@ def main() -> None:
 
 def _register() -> None:
     from .evaluate import evaluate_command
-    from .population import batch_command, synth_command
+    from .population import batch_command, impact_command, synth_command
     from .ruleset import ruleset_group
     from .schema import schema_group
     from .service import fhir, serve
     from .verify import verify_command
 
-    for command in (batch_command, evaluate_command, fhir, ruleset_group, schema_group, serve,
-                    synth_command, verify_command):
+    for command in (batch_command, evaluate_command, fhir, impact_command, ruleset_group, schema_group,
+                    serve, synth_command, verify_command):
         main.add_command(command)
 
 

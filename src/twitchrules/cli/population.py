@@ -18,8 +18,10 @@ import click
 
 from ..population.batch import DEFAULT_CHUNK_SIZE, BatchInterrupted, Progress, batch
 from ..population.cohort import DEFAULT_MIX, MIXES, write_cohort
+from ..population.impact import FAIL_ON, impact
+from ..population.report import IMPACT_FORMATS, render_impact
 from ..population.runners import CONNECT_TIMEOUT_S
-from .common import engine_option, ruleset_option
+from .common import engine_option, ruleset_option, write_output
 
 INTERRUPTED_EXIT = 130
 """Exit status of a job stopped by Ctrl-C (128 + SIGINT); a kill (SIGTERM) exits 143."""
@@ -43,9 +45,9 @@ def synth_command(count: int, seed: int, mix: str, ids: bool, output: Path | Non
 
 
 class _Bar:
-    """The batch progress bar: cases done, cases/s, refused so far, time left (rich)."""
+    """The progress bar of a job: cases done, cases/s, refused so far, time left (rich)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, label: str = "batch") -> None:
         self._progress: Any = None
         self._task: Any = None
         if not enabled:
@@ -57,14 +59,14 @@ class _Bar:
         if not console.is_terminal:
             return
         self._progress = Progress(
-            TextColumn("[bold]batch"), BarColumn(), TextColumn("{task.fields[cases]:>9,} cases"),
+            TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.fields[cases]:>9,} cases"),
             TextColumn("{task.fields[rate]:>6,.0f} cases/s"), TextColumn("{task.fields[refused]:,} refused"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True)
 
     def __enter__(self) -> _Bar:
         if self._progress is not None:
             self._progress.start()
-            self._task = self._progress.add_task("batch", total=None, cases=0, rate=0.0, refused=0)
+            self._task = self._progress.add_task("job", total=None, cases=0, rate=0.0, refused=0)
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -100,6 +102,26 @@ def _exit_interrupted(ctx: click.Context, caught: list[int], what: str) -> None:
     ctx.exit(128 + caught[0] if caught else INTERRUPTED_EXIT)
 
 
+def _cluster_options(function: Any) -> Any:
+    """The options batch and impact share: where to run, how, and how quietly."""
+    for option in reversed((
+        engine_option(),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Worker processes of a local Dask cluster (default: the machine's cores); "
+                     "1 runs in this process."),
+        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="Run on an existing Dask cluster (its workers need the same twitchrules)."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=CONNECT_TIMEOUT_S,
+                     show_default=True, help="Seconds to wait for the scheduler and its first worker."),
+        click.option("--chunk-size", type=click.IntRange(min=1), default=DEFAULT_CHUNK_SIZE,
+                     show_default=True, help="Cases per chunk sent to a worker (the output does not "
+                     "depend on it)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line."),
+    )):
+        function = option(function)
+    return function
+
+
 @click.command("batch")
 @click.argument("source", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -107,17 +129,7 @@ def _exit_interrupted(ctx: click.Context, caught: list[int], what: str) -> None:
 @click.option("--refused", "refused_output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where refused lines go (default: RESULTS.refused.jsonl beside the results).")
 @ruleset_option()
-@engine_option()
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes of a local Dask cluster (default: the machine's cores); 1 runs "
-              "in this process.")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="Run on an existing Dask cluster (its workers need the same twitchrules).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=CONNECT_TIMEOUT_S, show_default=True,
-              help="Seconds to wait for the scheduler and its first worker.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=DEFAULT_CHUNK_SIZE, show_default=True,
-              help="Cases per chunk sent to a worker (the results do not depend on it).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@_cluster_options
 @click.pass_context
 def batch_command(ctx: click.Context, source: str, output: Path, refused_output: Path | None,
                   ruleset_spec: str | None, engine: str | None, workers: int | None,
@@ -141,3 +153,50 @@ def batch_command(ctx: click.Context, source: str, output: Path, refused_output:
     if not quiet:
         click.echo(summary.describe(), err=True)
     ctx.exit(summary.exit_code)
+
+
+@click.command("impact")
+@click.argument("source", metavar="CASES")
+@click.option("--old", "old_spec", required=True, metavar="RULESET",
+              help="The ruleset in use: a folder or file, name@version, sha256:HEX or git:REF:PATH.")
+@click.option("--new", "new_spec", required=True, metavar="RULESET", help="The ruleset that would replace it.")
+@click.option("--format", "output_format", type=click.Choice(list(IMPACT_FORMATS)), default="text",
+              show_default=True, help="text: tables for a terminal; json: the documented report; html: "
+              "one self-contained page with charts.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of stdout (written once complete).")
+@click.option("--fail-on", "fail_on", type=click.Choice(list(FAIL_ON)), multiple=True,
+              help="Exit 1 when any case moved down (under-triage) or anything changed (any-change); "
+              "a release gate for CI. May be given twice.")
+@_cluster_options
+@click.pass_context
+def impact_command(ctx: click.Context, source: str, old_spec: str, new_spec: str, output_format: str,
+                   output: Path | None, fail_on: tuple[str, ...], engine: str | None, workers: int | None,
+                   scheduler: str | None, timeout: float, chunk_size: int, quiet: bool) -> None:
+    """Evaluate every case of CASES on the old and the new ruleset and report who moves, and why.
+
+    Exit 0, or 1 when a --fail-on condition holds, or 2 when the job cannot run or some
+    lines are not valid cases (the report, written all the same, lists them).
+    """
+    with _kill_interrupts() as caught:
+        try:
+            with _Bar(enabled=not quiet, label="impact") as bar:
+                report = impact(source, old_spec, new_spec, engine=engine, workers=workers,
+                                scheduler=scheduler, chunk_size=chunk_size, timeout=timeout,
+                                progress=bar.update)
+        except KeyboardInterrupt:
+            _exit_interrupted(ctx, caught, "impact (no report written)")
+    write_output(render_impact(report, output_format), output)
+    if not quiet:
+        click.echo(f"impact: {report.cases.compared:,} cases compared, {report.cases.changed:,} changed, "
+                   f"{report.triage.up:,} up, {report.triage.down:,} down, {report.cases.refused:,} refused; "
+                   f"{report.seconds:.1f} s on {report.runner}", err=True)
+    if report.cases.refused:
+        click.echo(f"impact: {report.cases.refused:,} line(s) are not valid cases and were not compared "
+                   f"(first: line {report.refused[0].line}); see the report", err=True)
+        ctx.exit(2)
+    broken = report.gate_fails(fail_on)
+    if broken:
+        click.echo(f"impact: release gate failed: {', '.join(broken)} ({report.triage.down:,} moved down, "
+                   f"{report.cases.changed:,} changed)", err=True)
+        ctx.exit(1)

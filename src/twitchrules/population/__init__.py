@@ -15,19 +15,26 @@ only when a job runs on it (the ``scale`` extra).
 
 from .batch import BatchInterrupted, BatchSummary, Progress, batch, refused_path_for
 from .cohort import DEFAULT_MIX, MIXES, Mix, cohort_cases, write_cohort
+from .impact import FAIL_ON, ImpactReport, impact
+from .report import IMPACT_FORMATS, render_impact
 from .runners import dask_available, open_runner
 
 __all__ = [
     "DEFAULT_MIX",
+    "FAIL_ON",
+    "IMPACT_FORMATS",
     "MIXES",
     "BatchInterrupted",
     "BatchSummary",
+    "ImpactReport",
     "Mix",
     "Progress",
     "batch",
     "cohort_cases",
     "dask_available",
+    "impact",
     "open_runner",
     "refused_path_for",
+    "render_impact",
     "write_cohort",
 ]

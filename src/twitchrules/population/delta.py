@@ -87,8 +87,8 @@ def compare_results(line: int, record_id: RecordId, old: Result, new: Result,
                                                     [n.code for n in new.notices])
     missing_added, missing_removed = _added_removed([m.input for m in old.missing_information],
                                                     [m.input for m in new.missing_information])
-    old_fired = [entry.rule for entry in old.trace]
-    new_fired = [entry.rule for entry in new.trace]
+    old_fired = [entry.rule for entry in old.trace] + old.triage.rules
+    new_fired = [entry.rule for entry in new.trace] + new.triage.rules
     new_only, old_only = _added_removed(old_fired, new_fired)
     new_set = set(new_fired)
     both = tuple(dict.fromkeys(rule for rule in old_fired if rule in new_set))

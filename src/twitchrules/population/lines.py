@@ -52,7 +52,7 @@ class InputSource:
     """
 
     def __init__(self, source: str | Path | BinaryIO) -> None:
-        self.name = "-" if source == "-" else str(getattr(source, "name", source))
+        self.name = str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", "<stream>"))
         self._raw: BinaryIO
         if isinstance(source, (str, Path)) and str(source) != "-":
             path = Path(source)

@@ -1,0 +1,220 @@
+"""Benchmark: population replay on Dask: scaling, Dask's cost per core, memory per worker, impact's cost.
+
+Usage: python benchmarks/bench_batch.py [--quick] [--json] [--engine clips] [--cases N] [--rss-cases N]
+
+From one run it prints:
+
+* cases/s of ``batch`` on a LocalCluster with 1 and with 2 worker processes, and the ratio
+  (goal >= 1.8x on 2 cores);
+* Dask's cost per core: a plain in-process loop over the same chunks against one Dask worker
+  (goal <= 1.15x);
+* peak RSS of each worker (and of the client) while ``batch`` streams a synthetic cohort of
+  ``--rss-cases`` cases (1,000,000 by default; goal: flat, under 300 MiB), sampled along
+  the way so flatness shows;
+* impact's cost per case against two evaluations of it in this process.
+
+All cases come from ``twitchrules synth``'s cohort (realistic, not stress cases). Figures
+from a shared machine are noisy: compare ratios from one run, not absolute numbers across
+runs. ``--quick`` runs small sizes (a minute or two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+def _rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _write_cohort(path: Path, n: int, seed: int) -> None:
+    from twitchrules.population.cohort import write_cohort
+
+    write_cohort(path, n, seed)
+
+
+def _loop_in_process(path: Path, engine: str, chunk_size: int) -> float:
+    """Seconds for a plain loop over the chunks in this process (no Dask, same work per chunk)."""
+    from twitchrules.engine import cached_ruleset
+    from twitchrules.population.lines import InputSource, chunked
+    from twitchrules.population.work import Shipment, evaluate_chunk
+
+    shipment = Shipment.of(cached_ruleset(None))
+    reader = InputSource(path)
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        for chunk in chunked(reader.lines(), chunk_size):
+            sink.write(evaluate_chunk(chunk, shipment, engine).results)
+    reader.close()
+    return time.perf_counter() - started
+
+
+def _batch_on(runner: Any, path: Path, out: Path, engine: str, chunk_size: int) -> float:
+    from twitchrules.population.batch import batch
+
+    started = time.perf_counter()
+    batch(path, out, engine=engine, chunk_size=chunk_size, runner=runner)
+    return time.perf_counter() - started
+
+
+def _worker_rss(client: Any) -> dict[str, int]:
+    import psutil
+
+    def rss() -> int:
+        return int(psutil.Process().memory_info().rss)
+
+    return {address: int(value) for address, value in client.run(rss).items()}
+
+
+def _rss_run(path: Path, out: Path, engine: str, chunk_size: int, cases: int) -> dict[str, Any]:
+    from twitchrules.population.batch import batch
+    from twitchrules.population.runners import open_runner
+
+    runner: Any = open_runner(workers=2)
+    samples: list[dict[str, Any]] = []
+    peak: dict[str, int] = {}
+    client_peak = _rss()
+    step = max(1, cases // 20)
+    next_sample = step
+
+    def on_progress(progress: Any) -> None:
+        nonlocal next_sample, client_peak
+        client_peak = max(client_peak, _rss())
+        if progress.lines >= next_sample:
+            next_sample += step
+            sizes = _worker_rss(runner.client)
+            for address, value in sizes.items():
+                peak[address] = max(peak.get(address, 0), value)
+            samples.append({"cases": progress.lines, "worker_mib": sorted(round(v / MIB, 1) for v in sizes.values()),
+                            "client_mib": round(_rss() / MIB, 1)})
+
+    try:
+        started = time.perf_counter()
+        batch(path, out, engine=engine, chunk_size=chunk_size, runner=runner, progress=on_progress)
+        seconds = time.perf_counter() - started
+    finally:
+        runner.close()
+    return {"cases": cases, "seconds": round(seconds, 1), "samples": samples,
+            "peak_worker_mib": round(max(peak.values(), default=0) / MIB, 1),
+            "peak_client_mib": round(client_peak / MIB, 1)}
+
+
+def _impact_cost(path: Path, engine: str, n: int) -> dict[str, float]:
+    from twitchrules import evaluate
+    from twitchrules.engine import cached_ruleset
+    from twitchrules.population.impact import impact
+    from twitchrules.population.lines import InputSource, parse_record
+
+    ruleset = cached_ruleset(None)
+    reader = InputSource(path)
+    records = [parse_record(text)[1] for _, text in reader.lines()]
+    reader.close()
+    started = time.perf_counter()
+    for case in records:
+        evaluate(case, ruleset=ruleset, engine=engine).to_json(indent=None)
+        evaluate(case, ruleset=ruleset, engine=engine).to_json(indent=None)
+    twice = time.perf_counter() - started
+    started = time.perf_counter()
+    impact(path, ruleset, ruleset, engine=engine, workers=1)
+    compared = time.perf_counter() - started
+    return {"two_evaluations_ms_per_case": round(1000 * twice / n, 3),
+            "impact_ms_per_case": round(1000 * compared / n, 3), "ratio": round(compared / twice, 3)}
+
+
+def main() -> int:
+    """Run the benchmark and print its figures (or JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a minute or two")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--engine", default=None, help="engine (default: the default engine)")
+    parser.add_argument("--cases", type=int, default=None, help="cases for the throughput runs")
+    parser.add_argument("--rss-cases", type=int, default=None, help="cases streamed for peak RSS")
+    parser.add_argument("--chunk-size", type=int, default=250)
+    args = parser.parse_args()
+
+    from twitchrules.engine import choose_engine
+    from twitchrules.population.runners import dask_available, open_runner
+
+    if not dask_available():
+        print("bench_batch: needs Dask distributed: pip install 'twitchrules[scale]'", file=sys.stderr)
+        return 2
+    engine = choose_engine(args.engine)
+    cases = args.cases or (3_000 if args.quick else 20_000)
+    rss_cases = args.rss_cases or (20_000 if args.quick else 1_000_000)
+    figures: dict[str, Any] = {"engine": engine, "cores": len(os.sched_getaffinity(0)), "cases": cases,
+                               "chunk_size": args.chunk_size, "quick": args.quick}
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        folder = Path(tmp)
+        source = folder / "cohort.jsonl"
+        _write_cohort(source, cases, seed=1)
+        out = folder / "results.jsonl"
+        loop_seconds = _loop_in_process(source, engine, args.chunk_size)
+        timings = {}
+        for workers in (1, 2):
+            runner: Any = open_runner(workers=workers) if workers > 1 else _one_worker_cluster()
+            try:
+                _batch_on(runner, source, out, engine, args.chunk_size)  # warm the workers
+                timings[workers] = _batch_on(runner, source, out, engine, args.chunk_size)
+            finally:
+                runner.close()
+        figures["in_process_loop_cases_per_s"] = round(cases / loop_seconds, 1)
+        figures["dask_1_worker_cases_per_s"] = round(cases / timings[1], 1)
+        figures["dask_2_workers_cases_per_s"] = round(cases / timings[2], 1)
+        figures["scaling_2_vs_1"] = round(timings[1] / timings[2], 3)
+        figures["dask_cost_per_core"] = round(timings[1] / loop_seconds, 3)
+        impact_cases = min(cases, 1_000 if args.quick else 5_000)
+        impact_source = folder / "impact.jsonl"
+        _write_cohort(impact_source, impact_cases, seed=2)
+        figures["impact"] = _impact_cost(impact_source, engine, impact_cases)
+        rss_source = folder / "rss.jsonl.gz"
+        _write_cohort(rss_source, rss_cases, seed=3)
+        figures["memory"] = _rss_run(rss_source, folder / "rss-results.jsonl", engine, args.chunk_size, rss_cases)
+        figures["rss_input_gz_mib"] = round(rss_source.stat().st_size / MIB, 1)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    memory = figures["memory"]
+    print(f"bench_batch ({'quick' if args.quick else 'full'}; engine {engine}; {figures['cores']} cores; "
+          f"{cases:,} cohort cases; chunk {args.chunk_size}) - a shared machine: figures are noisy")
+    print(f"  in-process loop        {figures['in_process_loop_cases_per_s']:>9,.1f} cases/s")
+    print(f"  Dask, 1 worker         {figures['dask_1_worker_cases_per_s']:>9,.1f} cases/s   "
+          f"Dask's cost per core {figures['dask_cost_per_core']:.3f}x (goal <= 1.15x)")
+    print(f"  Dask, 2 workers        {figures['dask_2_workers_cases_per_s']:>9,.1f} cases/s   "
+          f"scaling {figures['scaling_2_vs_1']:.2f}x (goal >= 1.8x on 2 cores)")
+    impact_figures = figures["impact"]
+    print(f"  impact                 {impact_figures['impact_ms_per_case']:.2f} ms/case against "
+          f"{impact_figures['two_evaluations_ms_per_case']:.2f} ms for two evaluations: "
+          f"{impact_figures['ratio']:.2f}x")
+    print(f"  memory over {memory['cases']:,} cases ({memory['seconds']:,.0f} s, 2 workers): peak worker RSS "
+          f"{memory['peak_worker_mib']:.1f} MiB (goal < 300, flat), client {memory['peak_client_mib']:.1f} MiB")
+    for sample in memory["samples"][:: max(1, len(memory["samples"]) // 5)]:
+        print(f"    after {sample['cases']:>9,} cases: workers {sample['worker_mib']} MiB, "
+              f"client {sample['client_mib']} MiB")
+    return 0
+
+
+def _one_worker_cluster() -> Any:
+    """A LocalCluster with one worker process (``workers=1`` alone would run in this process)."""
+    import distributed
+
+    from twitchrules.population.runners import DaskRunner
+
+    cluster: Any = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=40)
+    client: Any = distributed.Client(cluster)
+    return DaskRunner(client, cluster, "1 worker process on a local Dask cluster")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
