@@ -375,9 +375,9 @@ def case_from_resources(
     parsed: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {name: [] for name in READ_TYPES}
     for raw in raw_resources:
         resource_type = raw.get("resourceType") if isinstance(raw, Mapping) else None
-        if resource_type in READ_TYPES:
+        if isinstance(resource_type, str) and resource_type in READ_TYPES:
             parsed[resource_type].append((parse_resource(raw), raw))
-        elif resource_type is None:
+        elif not isinstance(resource_type, str):
             parse_resource(raw)  # raises with the problem named
     mapped = MappedCase(case=None, patient_id=patient_id)
 

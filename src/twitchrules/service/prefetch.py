@@ -142,7 +142,7 @@ def _check_resources(data: dict[str, Any]) -> None:
     """Refuse fetched data whose resources do not parse (the server's fault, not the EHR's)."""
     try:
         for resource in resources_in(data):
-            if resource.get("resourceType") in READ_TYPES:
+            if isinstance(resource.get("resourceType"), str) and resource["resourceType"] in READ_TYPES:
                 parse_resource(resource)
     except FhirResourceError as error:
         raise _Unreadable(f"the FHIR server sent a resource that is not valid FHIR "
