@@ -2,9 +2,11 @@
 
 Run it with ``twitchrules serve``, or build the ASGI app with :func:`create_app`. ``app``
 holds the routes; ``hook`` answers one call; ``cards`` turns a result into a card;
-``prefetch`` gets the FHIR data; ``auth`` checks JWTs; ``audit`` writes the audit log;
-``problems`` the error answers; ``config``, ``limits`` and ``models`` the settings, request
-limits and wire models.
+``prefetch`` gets the FHIR data; ``urls`` normalises and checks every URL fetched; ``auth``
+checks JWTs, with keys from ``jwks`` (``jku`` and ``jwks_url`` fetching) and replays caught
+by ``replay``; ``audit`` writes the audit log; ``server`` runs uvicorn with connection
+limits and worker processes; ``problems`` the error answers; ``config``, ``limits`` and
+``models`` the settings, request limits and wire models.
 
 May import: anything below it (``pipeline``, ``conclusions``, ``fhir``, ``ruleset``). It
 never builds facts or reads rules itself.
