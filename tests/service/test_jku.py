@@ -369,3 +369,14 @@ def test_replay_is_refused_after_a_restart(serve, client, keys, tmp_path: Path) 
     response = post(client, second, token)
     assert response.status_code == 401
     assert "already used" in diagnostics(response)
+
+
+def test_many_urls_under_a_prefix_are_rate_limited(serve, client, keys, published) -> None:
+    """Tokens naming ever-new URLs under an allowed prefix cause a bounded number of fetches."""
+    from twitchrules.service.jwks import FETCHES_PER_WINDOW
+
+    service = jku_service(serve, published.url("/keys/"), jwks_min_refetch_seconds=30)
+    for index in range(FETCHES_PER_WINDOW + 8):
+        response = post(client, service, signed(keys, jku=published.url(f"/keys/{index}.json")))
+        assert response.status_code == 401
+    assert len(published.requests) == FETCHES_PER_WINDOW

@@ -5,13 +5,16 @@ with a timeout and a size limit, following at most three redirects and only to t
 scheme, host and port and to a URL that is itself allowed. It is cached for
 ``jwks_cache_seconds``; a token whose ``kid`` is not in the cached set makes one refetch,
 and no URL is fetched more than once per ``jwks_min_refetch_seconds`` (so a flood of
-tokens with made-up key ids costs one request, not one each). Any failure refuses the
-token (401); a stale key set is never used past its time.
+tokens with made-up key ids costs one request, not one each); over all URLs, at most
+``FETCHES_PER_WINDOW`` fetches happen per window, so tokens naming ever-new URLs under an
+allowed prefix cannot make it a request generator. Any failure refuses the token (401); a
+stale key set is never used past its time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,11 @@ from twitchrules.case.reading import JsonProblem, parse_json
 from twitchrules.service.urls import Url, UrlRefused, normalise_url
 
 MAX_REDIRECTS = 3
+MAX_URLS = 256
+"""Most key-set URLs remembered (a prefix entry allows many); the oldest is forgotten first."""
+FETCHES_PER_WINDOW = 10
+"""Most fetches over all URLs in one ``min_refetch_seconds`` window (tokens naming ever-new
+URLs under an allowed prefix must not turn the service into a request generator)."""
 
 
 class JwksError(Exception):
@@ -83,7 +91,8 @@ class JwksFetcher:
         self._cache_seconds = cache_seconds
         self._min_refetch = min_refetch_seconds
         self._max_bytes = max_bytes
-        self._entries: dict[str, _Entry] = {}
+        self._entries: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
+        self._recent: collections.deque[float] = collections.deque()
         self.fetches = 0
         """How many HTTP fetches were made (for tests and the audit of a flood)."""
 
@@ -93,7 +102,11 @@ class JwksFetcher:
         Raises:
             JwksError: the key set cannot be had, or it has no key ``kid``.
         """
-        entry = self._entries.setdefault(url.text(), _Entry())
+        entry = self._entries.get(url.text())
+        if entry is None:
+            entry = self._entries[url.text()] = _Entry()
+            if len(self._entries) > MAX_URLS:
+                self._entries.popitem(last=False)
         now = time.monotonic()
         fresh = now - entry.fetched_at < self._cache_seconds
         if fresh and kid in entry.keys:
@@ -109,6 +122,7 @@ class JwksFetcher:
                 if kid in entry.keys:
                     return entry.keys[kid]
                 raise JwksError(f"the key id (kid) is not in the JWKS at {url.text()}")
+            self._spend_fetch(now)
             entry.attempted_at = now
             try:
                 entry.keys = await self._fetch(url)
@@ -119,6 +133,14 @@ class JwksFetcher:
         if kid not in entry.keys:
             raise JwksError(f"the key id (kid) is not in the JWKS at {url.text()}")
         return entry.keys[kid]
+
+    def _spend_fetch(self, now: float) -> None:
+        window = max(self._min_refetch, 1.0)
+        while self._recent and now - self._recent[0] > window:
+            self._recent.popleft()
+        if len(self._recent) >= FETCHES_PER_WINDOW:
+            raise JwksError("too many key-set fetches just now; try again shortly")
+        self._recent.append(now)
 
     async def _fetch(self, url: Url) -> dict[str, jwt.PyJWK]:
         self.fetches += 1
