@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
@@ -10,7 +12,8 @@ from twitchrules.service import ServiceConfig, create_app
 
 from .conftest import LiveServer
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = int(os.environ.get("TWITCHRULES_FUZZ_EXAMPLES", "25"))
+"""The fixed budget per operation in CI; TWITCHRULES_FUZZ_EXAMPLES asks for a longer hunt."""
 
 
 def test_api_conforms_to_its_openapi(tmp_path, starter_loaded) -> None:
