@@ -1,7 +1,10 @@
 """Differential: each condition's score from the evidence of the fired rules, ranked.
 
 A condition's score is ``(1 - prod(1 - w_for)) * prod(1 - w_against)`` over the weights of
-its fired evidence; a condition with no supporting evidence is not listed.
+its fired evidence; a condition with no supporting evidence is not listed. Unknown is never
+evidence: a finding a fired rule names but the case leaves unknown (a rule whose ``any``
+held on another finding) is in no ``for`` or ``against`` list; it is listed as
+``unconfirmed``.
 """
 
 from __future__ import annotations
@@ -26,16 +29,21 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
         found: dict[str, list[str]] = {"for": [], "against": []}
         rules: list[str] = []
         items: list[EvidenceItem] = []
+        unconfirmed: list[str] = []
         for rule, body in evidence.get(condition, ()):
             direction = body["direction"]
-            items.extend(EvidenceItem(finding=name, value=firing.value_of(name),
-                                      direction=direction, rule=rule.id)
-                         for name in body["findings"])
+            for name in body["findings"]:
+                value = firing.value_of(name)
+                if value is None:
+                    unconfirmed.append(name)
+                    continue
+                items.append(EvidenceItem(finding=name, value=value, direction=direction,
+                                          rule=rule.id))
+                found[direction].append(name)
             if direction == "for":
                 keep_for *= 1 - body["weight"]
             else:
                 keep_against *= 1 - body["weight"]
-            found[direction].extend(body["findings"])
             if rule.id not in rules:
                 rules.append(rule.id)
         score = round((1 - keep_for) * keep_against, 3)
@@ -45,7 +53,8 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
             "condition": condition, "title": meta["title"], "score": score,
             "for_": list(dict.fromkeys(found["for"])),
             "against": list(dict.fromkeys(found["against"])),
-            "tests": list(meta["tests"]), "rules": rules, "evidence": items}))
+            "tests": list(meta["tests"]), "rules": rules, "evidence": items,
+            "unconfirmed": list(dict.fromkeys(unconfirmed))}))
     ranked.sort(key=lambda entry: (entry[0], entry[1]))
     return [DifferentialEntry(rank=rank, **fields)
             for rank, (_, _, fields) in enumerate(ranked, start=1)]

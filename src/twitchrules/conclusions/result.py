@@ -78,6 +78,10 @@ class DifferentialEntry(_Out):
     rules: list[str]
     evidence: list[EvidenceItem] = Field(
         description="The findings behind 'for' and 'against' with their values, rule by rule.")
+    unconfirmed: list[str] = Field(
+        default_factory=list,
+        description="Findings a fired rule names that the case leaves unknown: never evidence "
+        "(in no 'for' or 'against' list), listed so a reader can confirm them.")
 
     def findings_in_words(self, direction: Literal["for", "against"]) -> list[str]:
         """The findings on one side with their values, e.g. ``["weakness: no"]``."""
