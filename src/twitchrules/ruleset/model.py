@@ -13,11 +13,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..case.facts import FactDefinitions, FactSpec
 from .conditions import Atom, Condition, atoms
 from .words import conclusion_text
+
+if TYPE_CHECKING:
+    from .vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,13 @@ class Ruleset:
     def ask_first(self) -> dict[str, int]:
         """Input names that missing information lists first (at the same reachable level)."""
         return {name: rank for rank, name in enumerate(self.definitions.get("ask_first", ()))}
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The words a clinician reads for this ruleset's facts, conditions, rules and values."""
+        from .vocabulary import Vocabulary  # the vocabulary reads the ruleset: imported late
+
+        return Vocabulary(self)
 
     @cached_property
     def passages(self) -> dict[str, Mapping[str, Any]]:

@@ -128,6 +128,10 @@ class _Checker:
             for position, conclusion in enumerate(rule["then"]):
                 self._check_conclusion(conclusion, f"{where}: then[{position}]", doc, items)
                 self._check_advice(conclusion, f"{where}: then[{position}]", catalogue, derived)
+                if "evidence" in conclusion:
+                    self._check_evidence_findings(conclusion["evidence"], f"{where}: then[{position}]",
+                                                  catalogue, derived)
+        self._check_words(doc.get("words", {}), definitions["segments"], derived)
         return catalogue, derived
 
     def _check_within(self, triage: Mapping[str, Any], where: str) -> None:
@@ -159,6 +163,27 @@ class _Checker:
             spec = catalogue.get(name)
             if name not in derived and (spec is None or spec.type != "boolean"):
                 self.add(f"{where}.recommend.unless", f"'{name}' is not a true/false fact")
+
+    def _check_evidence_findings(self, body: Mapping[str, Any], where: str,
+                                 catalogue: Mapping[str, FactSpec], derived: frozenset[str]) -> None:
+        """Evidence names facts a reader sees in words: each must be a known fact."""
+        for name in body.get("findings", []):
+            if name not in catalogue and name not in derived:
+                close = difflib.get_close_matches(name, [*catalogue, *derived], n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.add(f"{where}.evidence.findings", f"unknown fact '{name}'{hint}")
+
+    def _check_words(self, words: Mapping[str, Any], segments: Mapping[str, Any],
+                     derived: frozenset[str]) -> None:
+        """The ruleset's words name facts its rules derive and segments it defines."""
+        for name in words.get("facts", {}):
+            if name not in derived:
+                close = difflib.get_close_matches(name, sorted(derived), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.add(f"ruleset: words.facts.{name}", f"no rule asserts '{name}'{hint}")
+        for name in words.get("segments", {}):
+            if name not in segments:
+                self.add(f"ruleset: words.segments.{name}", f"'{name}' is not a segment of definitions.segments")
 
     def _check_version(self, version: str, where: str) -> None:
         try:
