@@ -26,7 +26,7 @@ def test_evaluate_text_explains(tmp_path: Path) -> None:
     done = run("evaluate", str(EXAMPLES / "mark.json"), "--ruleset", str(STARTER), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Triage: PROMPT")
-    assert "Trace (rules in firing order):" in done.stdout
+    assert "For the auditor: the rules that fired, in firing order:" in done.stdout
     assert "Ruleset twitching" in done.stdout
 
 

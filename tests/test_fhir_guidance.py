@@ -39,8 +39,8 @@ def _parts(parameter: dict) -> dict[str, list]:
 def test_guidance_response_is_valid_r4_and_names_the_ruleset_version() -> None:
     """The resource validates, names the ruleset version as its module, and its parts too."""
     result = evaluate(load_example("mark.json"), ruleset=STARTER)
-    resource = guidance_response(result, subject="Patient/p1", occurrence="2026-11-20T10:00:00Z",
-                                 request_identifier="hook-123")
+    resource = guidance_response(result, ruleset=load_ruleset(STARTER), subject="Patient/p1",
+                                 occurrence="2026-11-20T10:00:00Z", request_identifier="hook-123")
     model = GuidanceResponse.model_validate(resource)
     assert model.moduleCanonical == "http://twitchrules.org/fhir/Library/twitching|0.1.0"
     assert model.moduleCanonical == module_canonical("twitching", result.ruleset.version)
@@ -70,7 +70,7 @@ def test_status_is_data_requested_when_information_is_missing() -> None:
     """Missing information gives status data-requested and one data requirement per input."""
     result = evaluate(load_example("mark.json"), ruleset=STARTER)
     assert result.missing_information
-    resource = guidance_response(result)
+    resource = guidance_response(result, ruleset=load_ruleset(STARTER))
     assert resource["status"] == "data-requested"
     assert [r["mustSupport"][0] for r in resource["dataRequirement"]] == [
         f"item.where(linkId='findings.{m.input}').answer" for m in result.missing_information]
@@ -81,7 +81,7 @@ def test_status_is_success_when_nothing_is_missing() -> None:
     """With every deciding input known the status is success and no data is requested."""
     result = evaluate(base_case(**ALL_KNOWN), ruleset=STARTER)
     assert result.missing_information == []
-    resource = guidance_response(result)
+    resource = guidance_response(result, ruleset=load_ruleset(STARTER))
     assert resource["status"] == "success"
     assert "dataRequirement" not in resource
     GuidanceResponse.model_validate(resource)
@@ -89,8 +89,9 @@ def test_status_is_success_when_nothing_is_missing() -> None:
 
 def test_same_result_gives_same_resource() -> None:
     """Without an occurrence time the export is deterministic (same id, same bytes)."""
-    first = guidance_response(evaluate(load_example("mark.json"), ruleset=STARTER))
-    second = guidance_response(evaluate(load_example("mark.json"), ruleset=STARTER))
+    starter = load_ruleset(STARTER)
+    first = guidance_response(evaluate(load_example("mark.json"), ruleset=starter), ruleset=starter)
+    second = guidance_response(evaluate(load_example("mark.json"), ruleset=starter), ruleset=starter)
     assert json.dumps(first) == json.dumps(second)
 
 
@@ -108,11 +109,12 @@ def test_minor_gets_a_warning_issue() -> None:
     result = evaluate(base_case(**ALL_KNOWN), ruleset=STARTER)
     notices = [Notice(code="outside-intended-population", message="Under 18."),
                *result.notices]
-    resource = guidance_response(result.model_copy(update={"notices": notices}))
+    resource = guidance_response(result.model_copy(update={"notices": notices}),
+                                 ruleset=load_ruleset(STARTER))
     issues = {i["details"]["coding"][0]["code"]: i["severity"]
               for i in resource["contained"][1]["issue"]}
     assert issues == {"outside-intended-population": "warning", "not-a-diagnosis": "information"}
-    assert resource["note"][0]["text"] == "outside-intended-population: Under 18."
+    assert resource["note"][0]["text"] == "Under 18."  # the words, not the code
     GuidanceResponse.model_validate(resource)
 
 
@@ -130,3 +132,7 @@ def test_every_test_case_exports_valid_fhir_and_html(case_file: Path) -> None:
     assert resource["status"] == ("data-requested" if result.missing_information else "success")
     page = render_html(result, load_ruleset())
     assert html.escape(result.triage.timeframe) in page
+    assert resource["text"]["status"] == "generated"
+    assert html.escape(result.triage.timeframe) in resource["text"]["div"]
+    for entry in result.differential:
+        assert html.escape(entry.title) in resource["text"]["div"]

@@ -70,8 +70,9 @@ def test_case_file_through_the_service(bundled_server: LiveServer, case: dict[st
     assert expected["triage"]["timeframe"][:40] in card["summary"] + card["detail"]
     for entry in expected["differential"]:
         assert entry["title"] in card["detail"]
-    for item in expected["missing_information"]:
-        assert f"`{item['input']}`" in card["detail"]
+    vocabulary = load_ruleset().vocabulary
+    for item in expected["missing_information"]:  # asked as the Questionnaire's question
+        assert vocabulary.question(item["input"]) in card["detail"]
     record = [r for r in read_audit_log(bundled_server.audit_log)
               if r.get("hookInstance") == body["hookInstance"]]
     assert record and record[0]["triage"] == level

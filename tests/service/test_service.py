@@ -63,8 +63,8 @@ def test_patient_view_returns_one_summary_card(serve, client) -> None:
     uuid.UUID(card["uuid"])
     assert card["source"]["label"] == "twitchrules ruleset twitching 0.1.0"
     assert card["source"]["url"] == f"{server.url}/rules"
-    assert "**Triage: prompt**" in card["detail"]
-    assert "**Checklist**" in card["detail"]
+    assert "**Triage: Prompt**" in card["detail"]
+    assert "**When to refer (the article's checklist)**" in card["detail"]
     assert "Weakness has developed alongside the twitching." in card["detail"]
 
 

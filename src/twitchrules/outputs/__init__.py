@@ -40,7 +40,7 @@ def render_result(result: Result, output_format: str, ruleset: Ruleset | None = 
     if output_format == "html":
         return render_html(result, ruleset)
     if output_format == "fhir":
-        return json.dumps(guidance_response(result), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(guidance_response(result, ruleset=ruleset), indent=2, ensure_ascii=False) + "\n"
     if output_format == "text":
-        return render_text(result)
+        return render_text(result, ruleset)
     raise ValueError(f"unknown format {output_format!r} (known: {', '.join(RESULT_FORMATS)})")

@@ -16,6 +16,9 @@ fhir.resources' R4B models. How the result maps:
 * ``evaluationMessage`` points at a contained ``OperationOutcome`` (``#messages``) holding
   the notices (``not-a-diagnosis`` always; ``outside-intended-population`` under 18).
 * ``reasonCode``: fasciculation (ICD-10-CM R25.3), the reason guidance was sought.
+* ``text``: the narrative a person reads (``status: generated``), in the vocabulary's words
+  (``outputs.reading``): triage, differential with support in words, the questions to
+  ask and the checklist; ids stay in the structured elements.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ import uuid
 from typing import Any
 
 from ..conclusions import Result
+from ..ruleset.model import Ruleset
+from ..templates import environment
+from .reading import read_result
 
 BASE_URL = "http://twitchrules.org/fhir"
 """Base of the package's own canonical URLs (identifiers; they need not resolve)."""
@@ -109,9 +115,17 @@ def _input_linkid(name: str) -> str:
     return name if name.startswith("twitching.") else f"findings.{name}"
 
 
+def narrative(result: Result, ruleset: Ruleset | None = None) -> dict[str, str]:
+    """The GuidanceResponse's ``text``: a FHIR Narrative (XHTML) in the vocabulary's words."""
+    div = environment().get_template("guidance.xhtml.j2").render(
+        reading=read_result(result, ruleset), result=result)
+    return {"status": "generated", "div": "".join(line.strip() for line in div.splitlines())}
+
+
 def guidance_response(
     result: Result,
     *,
+    ruleset: Ruleset | None = None,
     subject: str | None = None,
     occurrence: str | None = None,
     request_identifier: str | None = None,
@@ -120,6 +134,8 @@ def guidance_response(
 
     Args:
         result: the evaluated result.
+        ruleset: the ruleset that produced it, for the narrative's words (when ``None``, the
+            bundled ruleset or the release with the result's hash).
         subject: a reference such as ``"Patient/123"``; omitted when ``None``.
         occurrence: the FHIR dateTime of the evaluation; omitted when ``None`` so that the
             same result always gives the same resource.
@@ -129,6 +145,7 @@ def guidance_response(
     response: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
         "id": f"twitchrules-{digest[:16]}",
+        "text": narrative(result, ruleset),
         "contained": [_output_parameters(result), _messages(result)],
         "identifier": [
             {"system": "urn:ietf:rfc:3986",
@@ -142,7 +159,7 @@ def guidance_response(
                         "text": "Muscle twitching (fasciculation)"}],
         "performer": {"display": f"twitchrules {result.package_version} "
                                  f"({result.engine.name} {result.engine.version})"},
-        "note": [{"text": f"{n.code}: {n.message}"} for n in result.notices],
+        "note": [{"text": n.message} for n in result.notices],
         "evaluationMessage": [{"reference": "#messages"}],
         "outputParameters": {"reference": "#output"},
     }

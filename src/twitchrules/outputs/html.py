@@ -1,8 +1,11 @@
 """HTML report: a result -> one self-contained page a clinician reads (no scripts, no links out).
 
-Every line of the page names the rules behind it, each with its version and its source:
-the passage label and the quoted passage from the ruleset, or the reference it cites.
-The page is rendered from ``templates/result.html.j2`` (autoescaped); it loads nothing.
+The page reads in the vocabulary's words (``outputs.reading``). Every line keeps, in an
+element for the auditor (class ``audit``: a detail column, a fold-out, the trace), the
+rules behind it, each with its version and its source: the passage label and the quoted
+passage from the ruleset, or the reference it cites. The page is rendered from
+``templates/result.html.j2`` (autoescaped); it loads nothing, and it reads on a phone
+(tables stack into cards below 40rem).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from ..conclusions import Result
 from ..ruleset.model import Ruleset
 from ..templates import render_page
+from .reading import read_result, ruleset_of
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,12 @@ def citations(result: Result, ruleset: Ruleset | None) -> dict[str, Citation]:
 def render_html(result: Result, ruleset: Ruleset | None = None) -> str:
     """The result as a self-contained HTML page.
 
-    Pass the ``Ruleset`` that produced the result to quote each rule's source passage;
-    without it the page names each fired rule's version and source label from the trace.
-    Raises ``ValueError`` when the ruleset is not the one that produced the result.
+    ``ruleset`` is the one that produced the result (its words, and each rule's quoted
+    source passage); when omitted, the bundled ruleset or the release with the result's
+    hash is used. Raises ``ValueError`` when the ruleset given is another one, or when none
+    is given and none is found.
     """
-    if ruleset is not None and ruleset.sha256 != result.ruleset.sha256:
-        raise ValueError("the ruleset given is not the one that produced this result "
-                         f"({ruleset.sha256[:12]}... vs {result.ruleset.sha256[:12]}...)")
-    return render_page("result.html.j2", title=f"Twitching assessment: {result.triage.level}",
-                       result=result, cites=citations(result, ruleset))
+    found = ruleset_of(result, ruleset)
+    reading = read_result(result, found)
+    return render_page("result.html.j2", title=f"Twitching assessment: {reading.level_label}",
+                       reading=reading, cites=citations(result, found))

@@ -14,6 +14,8 @@ from typing import Any
 
 from twitchrules.conclusions import Result
 from twitchrules.fhir import OrderableTest, orderables_for
+from twitchrules.outputs.reading import Reading, read_result
+from twitchrules.ruleset import Ruleset
 from twitchrules.service.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
 
 INDICATORS: dict[str, Indicator] = {
@@ -31,7 +33,8 @@ OVERRIDE_REASONS = [
     ("patient-declined", "Patient declined"),
 ]
 SUMMARY_LIMIT = 139
-_STATUS_MARK = {"met": "met", "not_met": "not met", "unknown": "unknown"}
+AUDIT_LINE = "For the auditor"
+"""The card detail's last line starts so: it alone names the rules by their ids."""
 
 
 def _cell(text: Any) -> str:
@@ -41,48 +44,68 @@ def _cell(text: Any) -> str:
 
 def summary_line(level: str, timeframe: str) -> str:
     """Return the card summary naming the triage level and timeframe, under 140 characters."""
-    head = f"Muscle twitching triage: {level} - "
+    head = f"Muscle twitching triage: {level.lower()} - "
     room = SUMMARY_LIMIT - len(head)
     if len(timeframe) > room:
         timeframe = timeframe[: room - 3].rstrip() + "..."
     return head + timeframe
 
 
-def detail_markdown(result: Result, unmapped_tests: Sequence[str] = ()) -> str:
-    """Return the card detail in markdown: reasons, differential, checklist, missing inputs."""
+def detail_markdown(result: Result, unmapped_tests: Sequence[str] = (),
+                    ruleset: Ruleset | None = None) -> str:
+    """Return the card detail in markdown, in the vocabulary's words.
+
+    Reasons, differential (support in words), the questions to ask, the checklist and the
+    advice; the ruleset and the fired rules' ids close it, under "For the auditor".
+    ``ruleset`` is the one that produced the result (found from the result if omitted).
+    """
+    return _detail(read_result(result, ruleset), unmapped_tests)
+
+
+def _detail(reading: Reading, unmapped_tests: Sequence[str]) -> str:
+    result = reading.result
     triage = result.triage
-    lines = [f"**Triage: {triage.level}** - {triage.timeframe}", ""]
+    lines = [f"**Triage: {reading.level_label}** - {triage.timeframe}", ""]
     if triage.reasons:
         lines += ["**Why**", *(f"- {reason}" for reason in triage.reasons), ""]
-    if result.differential:
+    if reading.differential:
         lines += [
             "**Differential** (most supported first; a differential, not a diagnosis)",
             "",
-            "| # | Condition | Score | Supported by | Against | Next tests |",
+            "| # | Condition | Support | Evidence for | Evidence against | Next tests |",
             "|---|---|---|---|---|---|",
         ]
-        for entry in result.differential:
+        for entry in reading.differential:
+            supported = entry.supported_by or "-"
+            if entry.unconfirmed:
+                supported += f" (not known, not counted: {', '.join(entry.unconfirmed).lower()})"
             lines.append(
-                f"| {entry.rank} | {_cell(entry.title)} "
-                f"| {entry.score:.2f} | {_cell(', '.join(entry.findings_in_words('for')) or '-')} "
-                f"| {_cell(', '.join(entry.findings_in_words('against')) or '-')} "
+                f"| {entry.rank} | {_cell(entry.title)} | {_cell(entry.support)} "
+                f"| {_cell(supported)} | {_cell(entry.against or '-')} "
                 f"| {_cell('; '.join(entry.tests) or '-')} |"
             )
+        lines += ["", f"_{reading.support_explained}_", ""]
+    if reading.questions:
+        lines.append("**Questions to ask** (most consequential first)")
+        for group in reading.questions:
+            lines.append(f"- _{group.heading}_")
+            for question in group.questions:
+                extra = f" {question.consequence}" if question.consequence else ""
+                if question.bears_on:
+                    extra += f" Bears on: {', '.join(question.bears_on)}."
+                lines.append(f"  - {question.text}{extra}")
         lines.append("")
     checklist = result.checklist
-    referral = "yes" if checklist.referral else "no"
+    referral = "refer to a neurologist promptly" if checklist.referral else "no referral on its own"
     lines += [
-        f"**Checklist**: {checklist.count} of {len(checklist.items)} met "
-        f"(referral from {checklist.threshold}: {referral})",
+        f"**When to refer (the article's checklist)**: {checklist.count} of "
+        f"{len(checklist.items)} apply; {checklist.threshold} or more call for referral "
+        f"({referral})",
     ]
-    for item in checklist.items:
+    for item in reading.checklist:
         evidence = f" - {'; '.join(item.evidence)}" if item.evidence else ""
-        lines.append(f"- {item.text}: **{_STATUS_MARK[item.status]}**{evidence}")
+        lines.append(f"- {item.text}: **{item.status_words}**{evidence}")
     lines.append("")
-    if result.missing_information:
-        lines.append("**Would change the assessment if known**")
-        lines += [f"- `{m.input}`: {m.why}" for m in result.missing_information]
-        lines.append("")
     if result.recommendations:
         lines.append("**Advice**")
         lines += [f"- {r.text} ({r.source})" for r in result.recommendations]
@@ -91,12 +114,12 @@ def detail_markdown(result: Result, unmapped_tests: Sequence[str] = ()) -> str:
         lines.append("Tests named without a shipped order code: " + "; ".join(unmapped_tests))
         lines.append("")
     lines += [f"_{notice.message}_" for notice in result.notices]
-    ruleset, engine = result.ruleset, result.engine
+    info, engine = result.ruleset, result.engine
     fired = ", ".join(dict.fromkeys(step.rule for step in result.trace)) or "none"
     lines += [
         "",
-        f"Ruleset {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]}), "
-        f"engine {engine.name} {engine.version}. Rules fired: {fired}.",
+        f"{AUDIT_LINE}: ruleset {info.name} {info.version} (sha256 {info.sha256[:12]}), "
+        f"engine {engine.name} {engine.version}; rules fired: {fired}.",
     ]
     return "\n".join(lines)
 
@@ -148,23 +171,28 @@ def order_suggestions(result: Result, patient_id: str) -> tuple[list[Suggestion]
     return suggestions, unmapped
 
 
-def summary_card(result: Result, *, patient_id: str, rules_url: str | None) -> Card:
-    """Return the one summary card for an evaluated assessment."""
+def summary_card(result: Result, *, patient_id: str, rules_url: str | None,
+                 ruleset: Ruleset | None = None) -> Card:
+    """Return the one summary card for an evaluated assessment.
+
+    ``ruleset`` is the one that produced the result: the card reads in its words.
+    """
     triage = result.triage
-    ruleset = result.ruleset
+    reading = read_result(result, ruleset)
     suggestions, unmapped = order_suggestions(result, patient_id)
+    info = result.ruleset
     links = (
-        [Link(label=f"Rules of {ruleset.name} {ruleset.version}", url=rules_url,
+        [Link(label=f"Rules of {info.name} {info.version}", url=rules_url,
               type="absolute")]
         if rules_url
         else None
     )
     return Card(
-        summary=summary_line(triage.level, triage.timeframe),
-        detail=detail_markdown(result, unmapped),
+        summary=summary_line(reading.level_label, triage.timeframe),
+        detail=_detail(reading, unmapped),
         indicator=INDICATORS[triage.level],
         source=Source(
-            label=f"twitchrules ruleset {ruleset.name} {ruleset.version}",
+            label=f"twitchrules ruleset {info.name} {info.version}",
             url=rules_url,
         ),
         suggestions=suggestions or None,

@@ -105,7 +105,8 @@ class HookAnswerer:
         # record of a case file by it.
         record.identity["case_sha256"] = case_sha256(case)
         result = evaluate(case, ruleset=self.ruleset)
-        card = summary_card(result, patient_id=body.context.patientId, rules_url=rules_url)
+        card = summary_card(result, patient_id=body.context.patientId, rules_url=rules_url,
+                            ruleset=self.ruleset)
         record.details.update(
             outcome="evaluated", engine=result.engine.model_dump(), triage=result.triage.level,
             fired_rules=[step.rule for step in result.trace], cards=[card.uuid],
