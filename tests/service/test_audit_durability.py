@@ -222,11 +222,36 @@ def hammer(url: str, seconds: float, threads: int) -> list[tuple[str, int]]:
     return answered
 
 
+def spread_over_workers(url: str, audit: Path, workers: int,
+                        deadline_s: float = 60.0) -> list[tuple[str, int]]:
+    """Calls on fresh connections until the audit log shows ``workers`` writers.
+
+    Which worker accepts a connection is the kernel's choice, and one worker may take a
+    whole burst; a fresh connection per call, repeated, lets every worker take some.
+    """
+    answered: list[tuple[str, int]] = []
+    stop = time.monotonic() + deadline_s
+    while time.monotonic() < stop:
+        body = case_request(RED_FLAG_CASE)
+        with httpx.Client(timeout=10, headers={"Connection": "close"}) as http:
+            answered.append((body["hookInstance"],
+                             http.post(f"{url}/cds-services/{SERVICE_ID}", json=body).status_code))
+        seen = {json.loads(line)["worker"] for line in audit.read_bytes().split(b"\n") if line}
+        if len(seen) >= workers:
+            return answered
+    raise AssertionError(f"in {deadline_s:.0f} s the calls never reached {workers} workers")
+
+
 def test_workers_and_kill_9_lose_no_line_and_tear_none(tmp_path: Path) -> None:
     """serve --workers 2, calls in flight, kill -9: every answered call has exactly one whole line."""
     audit = tmp_path / "audit.jsonl"
     server = ServeProcess(tmp_path, 2, {"audit_log": str(audit)})
     answered: list[tuple[str, int]] = []
+    try:
+        answered += spread_over_workers(server.url, audit, workers=2)
+    except BaseException:
+        server.kill()
+        raise
     killer = threading.Timer(2.0, server.kill)
     killer.start()
     try:
