@@ -47,7 +47,7 @@ def test_a_failing_case_shows_expected_against_actual(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL mark-full-history:" in out
     assert "triage is prompt, expected urgent" in out
-    assert "notices lack no-such-notice" in out
+    assert "notices lacks no-such-notice" in out
     assert '"triage": "urgent"' in out  # expected
     assert "    triage: prompt (" in out and "    differential: mmn" in out  # actual
     assert "1 failed" in out

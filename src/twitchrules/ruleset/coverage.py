@@ -39,9 +39,8 @@ def rule_ids(result: Any) -> list[str]:
 class RuleCoverage:
     """How often each rule of a ruleset fired over some evaluations, with a few examples."""
 
-    ruleset_name: str
-    ruleset_version: str
-    ruleset_sha256: str
+    ruleset: dict[str, str]
+    """The ruleset counted: its ``name``, ``version`` and ``sha256``."""
     titles: dict[str, str]
     counts: dict[str, int]
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -54,7 +53,8 @@ class RuleCoverage:
         titles = {rule.id: rule.title for rule in ruleset.rules}
         default = ruleset.triage_default
         titles[default["id"]] = f"Default triage: {default['level']}"
-        return cls(ruleset.name, ruleset.version, ruleset.sha256, titles,
+        identity = {"name": ruleset.name, "version": ruleset.version, "sha256": ruleset.sha256}
+        return cls(identity, titles,
                    dict.fromkeys(titles, 0), {rule_id: [] for rule_id in titles})
 
     def add(self, fired: Iterable[str], label: str | None = None) -> None:
@@ -87,8 +87,7 @@ class RuleCoverage:
     def to_dict(self) -> dict[str, Any]:
         """The coverage as plain JSON values (the ``--format json`` shape)."""
         return {
-            "ruleset": {"name": self.ruleset_name, "version": self.ruleset_version,
-                        "sha256": self.ruleset_sha256},
+            "ruleset": dict(self.ruleset),
             "evaluations": self.evaluations,
             "rules": len(self.counts),
             "fired": len(self.fired),
@@ -116,8 +115,8 @@ def render_coverage(coverage: RuleCoverage, output_format: str = "text") -> str:
         raise ValueError(f"unknown coverage format {output_format!r} (known: {', '.join(COVERAGE_FORMATS)})")
     lines = [f"coverage: {len(coverage.fired)} of {len(coverage.counts)} rules fired "
              f"({coverage.share:.1f}%) over {coverage.evaluations} evaluation"
-             f"{'s' if coverage.evaluations != 1 else ''} of ruleset {coverage.ruleset_name} "
-             f"{coverage.ruleset_version}"]
+             f"{'s' if coverage.evaluations != 1 else ''} of ruleset {coverage.ruleset['name']} "
+             f"{coverage.ruleset['version']}"]
     never = coverage.never_fired
     if never:
         lines.append(f"never fired ({len(never)}):")

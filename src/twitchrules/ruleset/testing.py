@@ -48,6 +48,72 @@ substrings; ``differential_before: [[a, b]]`` means a is listed and, if b is lis
 ranks above b."""
 
 
+MEMBERSHIP_KEYS: tuple[tuple[str, str, bool], ...] = (
+    ("differential_includes", "differential", True),
+    ("differential_excludes", "differential", False),
+    ("missing_information_includes", "missing_information", True),
+    ("missing_information_excludes", "missing_information", False),
+    ("recommendations_include", "recommendations", True),
+    ("recommendations_exclude", "recommendations", False),
+    ("notices_include", "notices", True),
+    ("notices_exclude", "notices", False),
+)
+"""The expect keys that say an id must (True) or must not (False) be listed in a part."""
+
+WORDING_KEYS: tuple[tuple[str, str, bool], ...] = (
+    ("triage_timeframe_includes", "triage timeframe", True),
+    ("recommendations_text_include", "recommendations", True),
+    ("recommendations_text_exclude", "recommendations", False),
+)
+"""The expect keys that say some words must (True) or must not (False) appear in a part."""
+
+
+def listed_ids(result: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The ids each listing part of a result shows, in its order."""
+    return {
+        "differential": [entry["condition"] for entry in result["differential"]],
+        "missing_information": [entry["input"] for entry in result["missing_information"]],
+        "recommendations": [entry["id"] for entry in result["recommendations"]],
+        "notices": [entry["code"] for entry in result["notices"]],
+    }
+
+
+def _texts(result: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The words each worded part of a result shows, lower-cased."""
+    return {
+        "triage timeframe": [result["triage"]["timeframe"].lower()],
+        "recommendations": [entry["text"].lower() for entry in result["recommendations"]],
+    }
+
+
+def _ranking_problems(expect: Mapping[str, Any], listed: list[str]) -> list[str]:
+    """How the differential's order departs from ``differential_first`` and ``differential_before``."""
+    problems: list[str] = []
+    if "differential_first" in expect and listed[:1] != [expect["differential_first"]]:
+        problems.append(f"differential first is {listed[:1]}, expected {expect['differential_first']}")
+    for above, below in expect.get("differential_before", []):
+        if above not in listed:
+            problems.append(f"differential lacks {above} (expected above {below}; has {listed})")
+        elif below in listed and listed.index(above) > listed.index(below):
+            problems.append(f"differential ranks {below} above {above} (has {listed})")
+    return problems
+
+
+def _checklist_problems(expect: Mapping[str, Any], checklist: Mapping[str, Any]) -> list[str]:
+    """How the checklist departs from ``checklist``, ``checklist_count`` and ``..._at_least``."""
+    problems: list[str] = []
+    statuses = {item["id"]: item["status"] for item in checklist["items"]}
+    for item, status in expect.get("checklist", {}).items():
+        if statuses.get(item) != status:
+            problems.append(f"checklist {item} is {statuses.get(item)}, expected {status}")
+    count = checklist["count"]
+    if "checklist_count" in expect and count != expect["checklist_count"]:
+        problems.append(f"checklist count is {count}, expected {expect['checklist_count']}")
+    if "checklist_count_at_least" in expect and count < expect["checklist_count_at_least"]:
+        problems.append(f"checklist count is {count}, expected >= {expect['checklist_count_at_least']}")
+    return problems
+
+
 def mismatches(expect: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
     """Every way a result departs from an expect block, in words."""
     problems: list[str] = []
@@ -56,70 +122,30 @@ def mismatches(expect: Mapping[str, Any], result: Mapping[str, Any]) -> list[str
         problems.append(f"triage is {level}, expected {expect['triage']}")
     if "triage_at_least" in expect and LEVELS.index(level) < LEVELS.index(expect["triage_at_least"]):
         problems.append(f"triage is {level}, expected at least {expect['triage_at_least']}")
-    timeframe = result["triage"]["timeframe"].lower()
-    for words in expect.get("triage_timeframe_includes", []):
-        if words.lower() not in timeframe:
-            problems.append(f"triage timeframe {timeframe!r} lacks {words!r}")
-    listed = [entry["condition"] for entry in result["differential"]]
-    for condition in expect.get("differential_includes", []):
-        if condition not in listed:
-            problems.append(f"differential lacks {condition} (has {listed})")
-    for condition in expect.get("differential_excludes", []):
-        if condition in listed:
-            problems.append(f"differential lists {condition} (has {listed})")
-    if "differential_first" in expect and (not listed or listed[0] != expect["differential_first"]):
-        problems.append(f"differential first is {listed[:1]}, expected {expect['differential_first']}")
-    for above, below in expect.get("differential_before", []):
-        if above not in listed:
-            problems.append(f"differential lacks {above} (expected above {below}; has {listed})")
-        elif below in listed and listed.index(above) > listed.index(below):
-            problems.append(f"differential ranks {below} above {above} (has {listed})")
+    listed = listed_ids(result)
+    for key, part, wanted in MEMBERSHIP_KEYS:
+        for item in expect.get(key, []):
+            if (item in listed[part]) != wanted:
+                verb = "lacks" if wanted else "lists"
+                problems.append(f"{part} {verb} {item} (has {listed[part]})")
+    texts = _texts(result)
+    for key, part, wanted in WORDING_KEYS:
+        for words in expect.get(key, []):
+            if any(words.lower() in text for text in texts[part]) != wanted:
+                verb = "lack" if wanted else "mention"
+                problems.append(f"{part} {verb} {words!r} (have {texts[part]!r})")
+    problems += _ranking_problems(expect, listed["differential"])
     tests_of = {entry["condition"]: " | ".join(entry["tests"]).lower()
                 for entry in result["differential"]}
-    for condition, wanted in expect.get("differential_tests_include", {}).items():
-        for words in wanted:
+    for condition, wanted_words in expect.get("differential_tests_include", {}).items():
+        for words in wanted_words:
             if words.lower() not in tests_of.get(condition, ""):
                 problems.append(f"tests of {condition} lack {words!r} (have {tests_of.get(condition)!r})")
-    statuses = {item["id"]: item["status"] for item in result["checklist"]["items"]}
-    for item, status in expect.get("checklist", {}).items():
-        if statuses.get(item) != status:
-            problems.append(f"checklist {item} is {statuses.get(item)}, expected {status}")
-    count = result["checklist"]["count"]
-    if "checklist_count" in expect and count != expect["checklist_count"]:
-        problems.append(f"checklist count is {count}, expected {expect['checklist_count']}")
-    if "checklist_count_at_least" in expect and count < expect["checklist_count_at_least"]:
-        problems.append(f"checklist count is {count}, expected >= {expect['checklist_count_at_least']}")
-    missing = [entry["input"] for entry in result["missing_information"]]
-    for name in expect.get("missing_information_includes", []):
-        if name not in missing:
-            problems.append(f"missing_information lacks {name}")
-    for name in expect.get("missing_information_excludes", []):
-        if name in missing:
-            problems.append(f"missing_information lists {name}")
-    if "missing_information_first" in expect and missing[:1] != [expect["missing_information_first"]]:
-        problems.append(f"missing_information first is {missing[:1]}, expected "
-                        f"{expect['missing_information_first']}")
-    advice = [entry["id"] for entry in result["recommendations"]]
-    for rec in expect.get("recommendations_include", []):
-        if rec not in advice:
-            problems.append(f"recommendations lack {rec} (have {advice})")
-    for rec in expect.get("recommendations_exclude", []):
-        if rec in advice:
-            problems.append(f"recommendations include {rec}")
-    texts = [entry["text"].lower() for entry in result["recommendations"]]
-    for words in expect.get("recommendations_text_include", []):
-        if not any(words.lower() in text for text in texts):
-            problems.append(f"no recommendation mentions {words!r}")
-    for words in expect.get("recommendations_text_exclude", []):
-        if any(words.lower() in text for text in texts):
-            problems.append(f"a recommendation mentions {words!r}")
-    notices = [entry["code"] for entry in result["notices"]]
-    for code in expect.get("notices_include", []):
-        if code not in notices:
-            problems.append(f"notices lack {code}")
-    for code in expect.get("notices_exclude", []):
-        if code in notices:
-            problems.append(f"notices include {code}")
+    problems += _checklist_problems(expect, result["checklist"])
+    if "missing_information_first" in expect and (
+            listed["missing_information"][:1] != [expect["missing_information_first"]]):
+        problems.append(f"missing_information first is {listed['missing_information'][:1]}, "
+                        f"expected {expect['missing_information_first']}")
     return problems
 
 
