@@ -43,3 +43,52 @@ def with_changes(case: dict[str, Any], **changes: Any) -> dict[str, Any]:
     changed = copy.deepcopy(case)
     changed.update(changes)
     return changed
+
+
+
+@pytest.fixture(scope="session")
+def docs_runs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Every page's commands and the README's install line, run side by side (they mostly wait).
+
+    Returns ``{"install": future of (copy, outcome), page: future of [outcomes]}``; see
+    tests/docs_blocks.py for how a page runs.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .docs_blocks import PAGES, block_env, blocks_of, fresh_copy, run_blocks
+
+    def install() -> Any:
+        blocks = [b for b in blocks_of(PAGES[0]) if b.marker == "fresh-clone"]
+        assert len(blocks) == 1, "README.md needs exactly one <!-- docs-test: fresh-clone --> install block"
+        base = tmp_path_factory.mktemp("readme-install")
+        workdir = fresh_copy(base / "repo")
+        (outcome,) = run_blocks(blocks, workdir, block_env(base / "state"), timeout=900)
+        return workdir, outcome
+
+    def page(path: Path) -> Any:
+        blocks = [b for b in blocks_of(path) if b.marker != "fresh-clone"]
+        base = tmp_path_factory.mktemp(path.stem)
+        workdir = fresh_copy(base / "repo")
+        # The venv README's development line makes (.[dev], what CI installs) is the test's own.
+        import sys
+
+        (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+        return run_blocks(blocks, workdir, block_env(base / "state"))
+
+    pool = ThreadPoolExecutor(max_workers=4)
+    futures: dict[Any, Any] = {"install": pool.submit(install)}
+    for path in PAGES:
+        if any(b.runs and b.marker != "fresh-clone" for b in blocks_of(path)):
+            futures[path] = pool.submit(page, path)
+    yield futures
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def readme_install(docs_runs: Any) -> Any:
+    """The README's install line run as written in a fresh copy: its venv has no extras.
+
+    One venv per test session (pip's cache makes it quick after the first run); the docs
+    test checks its outcome and the extras tests use its ``.venv``.
+    """
+    return docs_runs["install"].result()
