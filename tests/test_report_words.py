@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from twitchrules import evaluate, load_ruleset
+from twitchrules import Case, evaluate, load_ruleset
 from twitchrules.case import vocabulary as contract
 from twitchrules.conclusions import Result
 from twitchrules.outputs.guidance import narrative
@@ -164,3 +164,20 @@ def test_checklist_speaks_about_the_patient(ruleset: Ruleset) -> None:
         text: Any = item["text"]
         assert not re.match(r"(You|There’s|There's)\b", text), text
         assert not re.search(r"\byou\b", text, re.I), text
+
+
+@pytest.mark.parametrize("name", ["self-care-intense-exercise", "prompt-weakness-single-site"])
+def test_explanation_speaks_in_words(name: str, ruleset: Ruleset,
+                                     id_pattern: re.Pattern[str]) -> None:
+    """The explanation (text, and its section of the HTML report) names no id outside the audit parts."""
+    from twitchrules.explain import explain_result
+    from twitchrules.explain.render import explanation_html, explanation_text
+
+    case = json.loads((CASES_DIR / f"{name}.json").read_text(encoding="utf-8"))["case"]
+    result = evaluate(case, ruleset=ruleset)
+    explanation = explain_result(Case.model_validate(case), result, ruleset)
+    text = explanation_text(explanation)
+    head, found, tail = text.partition("For the auditor")
+    assert found and _ids_in(head, id_pattern) == [] and _ids_in(tail, id_pattern)
+    page = explanation_html(explanation, result, ruleset)
+    assert 'id="explanation"' in page and _ids_in(reader_text_of_html(page), id_pattern) == []

@@ -8,14 +8,15 @@ Public API::
     print(result.triage.level, result.to_json())
 
 The package tree is the pipeline: ``case`` -> ``engine`` -> ``conclusions`` -> ``outputs``,
-with ``ruleset`` beside it and ``cli``, ``service``, ``fhir`` and ``population`` (batch and
-impact replay of many cases) on top (see docs/architecture.md).
+with ``ruleset`` beside it and ``cli``, ``service``, ``fhir``, ``population`` (batch and
+impact replay of many cases) and ``explain`` (why, why not, what if) on top (see docs/architecture.md).
 """
 
 from .case import Case, Findings, Patient, RegionEntry, Twitching, case_from_json, case_from_mapping
 from .conclusions import Result
 from .engine import available_engines, default_engine
 from .errors import CaseError, EngineError, ReplayError, RulesetError, TwitchrulesError
+from .explain import Explanation, explain
 from .pipeline import evaluate
 from .population import BatchSummary, ImpactReport, batch, cohort_cases, impact
 from .ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
@@ -26,6 +27,7 @@ __all__ = [
     "Case",
     "CaseError",
     "EngineError",
+    "Explanation",
     "Findings",
     "ImpactReport",
     "Patient",
@@ -45,6 +47,7 @@ __all__ = [
     "cohort_cases",
     "default_engine",
     "evaluate",
+    "explain",
     "impact",
     "is_valid_ruleset",
     "load_ruleset",

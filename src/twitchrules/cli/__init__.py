@@ -1,10 +1,11 @@
 """CLI: the ``twitchrules`` command (click), one module per command group.
 
-``evaluate`` runs one case; ``verify`` reproduces a past decision; ``schema`` writes the
-JSON Schemas; ``ruleset`` validates, audits, diffs and locks rulesets; ``service`` runs the
-CDS Hooks service and the FHIR helpers; ``synth``, ``batch`` and ``impact`` replay a
-population. One place (``_Group.invoke``) turns a library error into ``Type: message`` and
-its exit code, with no traceback.
+``evaluate`` runs one case; ``explain`` says why, why not and what if; ``verify``
+reproduces a past decision; ``schema`` writes the JSON Schemas; ``ruleset`` validates,
+audits, diffs and locks rulesets; ``service`` runs the CDS Hooks service and the FHIR
+helpers; ``synth``, ``batch`` and ``impact`` replay a population. One place
+(``_Group.invoke``) turns a library error into ``Type: message`` and its exit code, with no
+traceback.
 
 May import: everything below it (the CLI is the top of the pipeline).
 """
@@ -38,13 +39,14 @@ def main() -> None:
 
 def _register() -> None:
     from .evaluate import evaluate_command
+    from .explain import explain_command
     from .population import batch_command, impact_command, synth_command
     from .ruleset import ruleset_group
     from .schema import schema_group
     from .service import fhir, serve
     from .verify import verify_command
 
-    for command in (batch_command, evaluate_command, fhir, impact_command, ruleset_group, schema_group,
+    for command in (batch_command, evaluate_command, explain_command, fhir, impact_command, ruleset_group, schema_group,
                     serve, synth_command, verify_command):
         main.add_command(command)
 

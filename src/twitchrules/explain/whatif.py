@@ -1,0 +1,210 @@
+"""What if: the smallest sets of one or two findings that, changed or made known, change the result.
+
+Proposals come from the rules' conditions (``routes``); each is decided by re-running the
+real engine on the changed case (the same cached backend ``pipeline.evaluate`` uses, and the
+same triage and differential conclusions), never by a second logic. The search
+is bounded: at most ``max_runs`` engine runs per case, single changes before pairs, and a
+pair is kept only when neither of its changes alone gives the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..case import Case, build_facts, case_from_mapping
+from ..case.vocabulary import level_rank
+from ..conclusions import Firing, Result
+from ..conclusions.differential import build_differential
+from ..conclusions.triage import triage_level
+from ..engine import get_backend
+from ..errors import CaseError
+from ..ruleset.model import Rule, Ruleset
+from .model import Change, WhatIf, WhatIfSearch
+from .nearness import CaseState
+from .routes import Route, RouteFinder, any_of
+
+DEFAULT_MAX_RUNS = 24
+"""Engine runs allowed per case for the what-if search (the cap the benchmark reports)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an engine run concluded that a what-if compares: level, conditions, fired rules."""
+
+    level: str
+    conditions: tuple[str, ...]
+    fired: tuple[str, ...]
+
+    @classmethod
+    def of(cls, result: Result) -> Outcome:
+        """The outcome of one result."""
+        return cls(result.triage.level, tuple(entry.condition for entry in result.differential),
+                   tuple(dict.fromkeys(entry.rule for entry in result.trace)))
+
+    def same_result(self, other: Outcome) -> bool:
+        """Whether two outcomes have the same triage level and the same conditions."""
+        return self.level == other.level and set(self.conditions) == set(other.conditions)
+
+
+def _key(route: Route) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((fact, repr(value)) for fact, value in route.items()))
+
+
+def proposals(state: CaseState, result: Result) -> list[Route]:
+    """Candidate changes, single changes before pairs, taken in turn from each goal.
+
+    A goal is what a change could do: raise the triage to one level, lower it, or add or
+    drop one condition. Taking the goals in turn (the first route of each, then the second
+    ...) spreads a capped search over everything that could change, not the first goal.
+    """
+    ruleset = state.ruleset
+    finder = RouteFinder(state)
+    level = level_rank(result.triage.level)
+    fired = state.fired
+    goals: dict[str, list[Route]] = {}
+    sets = {rule.id: str(rule.triage["level"]) for rule in ruleset.rules if rule.triage}
+    raising = sorted((rule for rule in ruleset.rules if rule.id in sets and rule.id not in fired
+                      and level_rank(sets[rule.id]) > level),
+                     key=lambda rule: (-level_rank(sets[rule.id]), rule.index))
+    for rule in raising:
+        goals.setdefault(f"raise:{sets[rule.id]}", []).extend(finder.routes(rule.condition, True))
+    top = [rule for rule in ruleset.rules if rule.id in result.triage.rules]
+    if top:  # every rule at the level must stop for the level to fall
+        goals["lower"] = finder.routes(any_of([rule.condition for rule in top]), False)
+    for rule in ruleset.rules:  # an evidence rule that starts or stops can add or drop a condition
+        if rule.evidence and rule not in raising:
+            goal = f"condition:{rule.evidence[0]['condition']}"
+            goals.setdefault(goal, []).extend(finder.routes(rule.condition, rule.id not in fired))
+    ordered: list[Route] = []
+    for size in (1, 2):
+        lists = [[route for route in routes if len(route) == size] for routes in goals.values()]
+        for turn in range(max((len(routes) for routes in lists), default=0)):
+            ordered += [routes[turn] for routes in lists if turn < len(routes)]
+    unique: dict[tuple[tuple[str, str], ...], Route] = {}
+    for route in ordered:
+        unique.setdefault(_key(route), route)
+    return list(unique.values())
+
+
+def _changed_case(case: Case, route: Route, ruleset: Ruleset) -> Case | None:
+    """The case with the route's findings set, or ``None`` when the contract refuses it."""
+    data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
+    for fact, value in route.items():
+        name = ruleset.input_names[fact]
+        where, key = name.split(".", 1) if "." in name else ("findings", name)
+        data.setdefault(where, {})[key] = value
+    try:
+        return case_from_mapping(data)
+    except CaseError:
+        return None
+
+
+class _Runner:
+    """Runs changed cases on the engine, each once, counting runs against the cap."""
+
+    def __init__(self, case: Case, ruleset: Ruleset, engine: str | None, cap: int) -> None:
+        self.case, self.ruleset, self.engine, self.cap = case, ruleset, engine, cap
+        self.runs = 0
+        self.seen: dict[tuple[tuple[str, str], ...], Outcome | None] = {}
+
+    def outcome(self, route: Route) -> Outcome | None:
+        """The outcome of the changed case (``None``: refused by the contract, or over the cap)."""
+        key = _key(route)
+        if key in self.seen:
+            return self.seen[key]
+        if self.runs >= self.cap:
+            return None
+        changed = _changed_case(self.case, route, self.ruleset)
+        found = None
+        if changed is not None:
+            self.runs += 1
+            found = self._run(changed)
+        self.seen[key] = found
+        return found
+
+    def _run(self, case: Case) -> Outcome:
+        """The engine's triage level, conditions and fired rules for one case."""
+        ruleset = self.ruleset
+        facts = build_facts(case, ruleset.fact_definitions)
+        firing = Firing(ruleset, get_backend(ruleset, self.engine).run(facts), facts)
+        return Outcome(triage_level(firing),
+                       tuple(entry.condition for entry in build_differential(firing)),
+                       tuple(rule.id for rule in firing.fired))
+
+
+def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
+            max_runs: int = DEFAULT_MAX_RUNS) -> tuple[list[WhatIf], WhatIfSearch]:
+    """The smallest changes that change the result, each confirmed by the engine, and the search."""
+    ruleset = state.ruleset
+    before = Outcome.of(result)
+    candidates = proposals(state, result)
+    runner = _Runner(case, ruleset, engine, max_runs)
+    found: list[tuple[Route, Outcome]] = []
+    tried = 0
+    for route in candidates:
+        if runner.runs >= max_runs:
+            break
+        tried += 1
+        after = runner.outcome(route)
+        if after is None or after.same_result(before):
+            continue
+        if len(route) > 1 and any(
+                (alone := runner.outcome({fact: value})) is not None and alone.same_result(after)
+                for fact, value in route.items()):
+            continue
+        found.append((route, after))
+    search = WhatIfSearch(candidates=len(candidates), engine_runs=runner.runs, cap=max_runs,
+                          capped=tried < len(candidates))
+    items = [_what_if(route, before, after, state) for route, after in found]
+    items.sort(key=lambda item: (-abs(level_rank(item.triage_after) - level_rank(item.triage_before)),
+                                 -level_rank(item.triage_after), len(item.changes)))
+    return items, search
+
+
+def _what_if(route: Route, before: Outcome, after: Outcome, state: CaseState) -> WhatIf:
+    ruleset = state.ruleset
+    vocabulary = ruleset.vocabulary
+    changes = []
+    for fact in sorted(route, key=lambda fact: ruleset.input_order[ruleset.input_names[fact]]):
+        old = state.facts.get(fact)
+        new = route[fact]
+        words = f"{vocabulary.phrase(fact, new)} (was: {vocabulary.value(fact, old)})"
+        changes.append(Change(input=ruleset.input_names[fact], before=old, after=new, words=words))
+    added = [c for c in after.conditions if c not in before.conditions]
+    dropped = [c for c in before.conditions if c not in after.conditions]
+    return WhatIf(changes=changes, triage_before=before.level, triage_after=after.level,
+                  conditions_added=added, conditions_dropped=dropped,
+                  rules_fired=[r for r in after.fired if r not in before.fired],
+                  rules_stopped=[r for r in before.fired if r not in after.fired],
+                  summary=summary(before, after, ruleset))
+
+
+def summary(before: Outcome, after: Outcome, ruleset: Ruleset) -> str:
+    """What changes, in words: ``the triage rises from self-care to prompt review; adds ...``."""
+    vocabulary = ruleset.vocabulary
+    parts = []
+    if after.level != before.level:
+        verb = "rises" if level_rank(after.level) > level_rank(before.level) else "falls"
+        parts.append(f"the triage {verb} from {vocabulary.level(before.level).label.lower()} "
+                     f"to {vocabulary.level(after.level).label.lower()}")
+    added = [vocabulary.condition_title(c) for c in after.conditions if c not in before.conditions]
+    dropped = [vocabulary.condition_title(c) for c in before.conditions if c not in after.conditions]
+    if added:
+        parts.append("adds " + ", ".join(added) + " to the differential")
+    if dropped:
+        parts.append("drops " + ", ".join(dropped) + " from the differential")
+    return "; ".join(parts)
+
+
+def rules_titles(rule_ids: list[str], ruleset: Ruleset) -> list[str]:
+    """The titles of rules, in the order given."""
+    return [ruleset.vocabulary.rule_title(rule_id) for rule_id in rule_ids]
+
+
+def fired_rules(result: Result, ruleset: Ruleset) -> list[Rule]:
+    """The rules a result's trace shows fired, in firing order."""
+    default = ruleset.triage_default["id"]  # the default level is in the trace, not a rule
+    ids = dict.fromkeys(entry.rule for entry in result.trace if entry.rule != default)
+    return [ruleset.rule(rule_id) for rule_id in ids]
+
