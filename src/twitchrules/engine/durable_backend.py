@@ -55,12 +55,24 @@ def expression(condition: Condition) -> dict[str, Any]:
     return {"$or": parts}
 
 
-def _patterns(compiled: CompiledRule) -> list[dict[str, Any]]:
+def _case_alternatives(compiled: CompiledRule) -> list[Condition | None]:
+    """The case condition, split at a top-level ``any`` into one alternative per part.
+
+    durable-rules expands each condition into disjunctive normal form and refuses a ruleset
+    (error code 113) when one expression expands too far: a possible-mode ``any`` of pairs
+    (each atom "true or unknown") does. Split, each part stays small; the parts run the same
+    action, and a compiled rule records its firing once (``Session.fire``).
+    """
+    if isinstance(compiled.case, Any_):
+        return list(compiled.case.parts)
+    return [compiled.case]
+
+
+def _patterns(compiled: CompiledRule, case: Condition | None) -> list[dict[str, Any]]:
     definite = compiled.mode == DEFINITE
     patterns: list[dict[str, Any]] = []
-    if compiled.case is not None:
-        case = expression(compiled.case)
-        patterns.append({"$and": [{"t": "case"}, case]})
+    if case is not None:
+        patterns.append({"$and": [{"t": "case"}, expression(case)]})
     for name in compiled.derived:
         patterns.append({"$and": [{"t": "d" if definite else "p"}, {"n": name}]})
     for atom in compiled.counters:
@@ -77,12 +89,15 @@ def ruleset_definition(program: Program) -> dict[str, Any]:
     """The durable-rules JSON ruleset for a compiled program (provenance stripped)."""
     definition: dict[str, Any] = {}
     for compiled in program.rules:
-        patterns = _patterns(compiled)
-        definition[compiled.key] = {
-            "all": [{f"m{i}": pattern} for i, pattern in enumerate(patterns)],
-            "pri": compiled.priority,
-            "run": compiled.key,
-        }
+        alternatives = _case_alternatives(compiled)
+        for number, case in enumerate(alternatives):
+            patterns = _patterns(compiled, case)
+            name = compiled.key if len(alternatives) == 1 else f"{compiled.key}_or{number}"
+            definition[name] = {
+                "all": [{f"m{i}": pattern} for i, pattern in enumerate(patterns)],
+                "pri": compiled.priority,
+                "run": compiled.key,
+            }
     return definition
 
 

@@ -142,8 +142,9 @@ class Vocabulary:
         if not limits:
             return None
         flags = self.contract.lab_flags
-        checks = (("critical_low", value < limits.get("critical_low", float("-inf"))),
-                  ("critical_high", value > limits.get("critical_high", float("inf"))),
+        # Critical limits are inclusive (a potassium of exactly 6.5 mmol/L is critical).
+        checks = (("critical_low", value <= limits.get("critical_low", float("-inf"))),
+                  ("critical_high", value >= limits.get("critical_high", float("inf"))),
                   ("low", value < limits.get("low", float("-inf"))),
                   ("high", value > limits.get("high", float("inf"))),
                   ("deficient", value < limits.get("deficient_below", float("-inf"))),
