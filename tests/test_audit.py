@@ -251,3 +251,28 @@ def test_validate_and_audit_a_single_file_ruleset(tmp_path: Path) -> None:
     code, out, _ = cli("ruleset", "audit", str(single), "--format", "json")
     assert code == 0
     assert json.loads(out)["ruleset"]["sha256"] == load_ruleset(STARTER).sha256
+
+
+def test_validate_and_audit_count_the_rules_the_same_way() -> None:
+    """validate, the audit table, md and json agree: N rules plus the default triage (N + 1 items)."""
+    ruleset = load_ruleset()
+    count = len(ruleset.rules)
+    words = f"{count} rules plus the default triage ({count + 1} audited items)"
+    outputs = [cli("ruleset", "validate"), cli("ruleset", "audit"), cli("ruleset", "audit", "--format", "md")]
+    for code, out, err in outputs:
+        assert code == 0, err
+        assert words in out.replace("\\", "")
+    code, out, _ = cli("ruleset", "audit", "--format", "json")
+    audit = json.loads(out)
+    assert audit["summary"]["rules"] == count == sum(1 for r in audit["rules"] if r["kind"] == "rule")
+    assert audit["summary"]["audited_items"] == count + 1 == len(audit["rules"])
+
+
+def test_audit_table_fits_in_100_columns() -> None:
+    """The default audit table is at most 100 characters wide and still names every rule's source."""
+    code, out, _ = cli("ruleset", "audit")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 100
+    for record in audit_records(load_ruleset()):
+        assert f"\n{record.id} " in out
+        assert record.source_text.split()[0] in out

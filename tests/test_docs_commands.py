@@ -6,6 +6,8 @@ repository (tests/docs_blocks.py says how; docs/contributing.md is the conventio
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,49 @@ def summary() -> dict[str, Any]:
     return {"blocks": len(every), "commands_and_snippets": len(commands),
             "run": sum(b.runs for b in commands),
             "illustrations": {b.where: b.argument for b in commands if b.marker == "illustration"}}
+
+
+def _shortened(example: Any, real: Any) -> bool:
+    """True when ``example`` is ``real`` cut short: fewer list entries, ``"..."`` for long text."""
+    if example in ("...", "<64 hex>"):
+        return True
+    if isinstance(example, dict):
+        return isinstance(real, dict) and all(
+            key == "..." or (key in real and _shortened(value, real[key])) for key, value in example.items())
+    if isinstance(example, list):
+        return isinstance(real, list) and all(any(_shortened(e, r) for r in real) for e in example)
+    return bool(example == real)
+
+
+def test_contract_result_example_is_marks_real_result_shortened() -> None:
+    """The contract page's result example is today's result for examples/mark.json, cut short."""
+    from twitchrules import evaluate
+
+    page = ROOT / "docs" / "contract.md"
+    (example,) = [json.loads(b.code) for b in BLOCKS[page]
+                  if b.language == "json" and '"contract_version"' in b.code and '"triage"' in b.code]
+    real = json.loads(evaluate(json.loads((ROOT / "examples" / "mark.json").read_text(encoding="utf-8")))
+                      .to_json())
+    assert example["engine"]["name"] in ("durable-rules", "clips")
+    example.pop("engine"), real.pop("engine")  # the engine depends on the Python (3.13+: CLIPS)
+    assert _shortened(example, real), json.dumps(example, indent=1)[:3000]
+    assert not _shortened({"rules": ["RF-WEAK"]}, {"rules": ["RF-WEAKNESS"]})
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def test_every_link_resolves_in_the_checkout() -> None:
+    """Every relative link of README.md and docs/ names a file of the checkout; nothing names shared/."""
+    broken: list[str] = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for target in _LINK.findall(text):
+            if re.match(r"^(?:[a-z]+:|#)", target):
+                continue
+            path = target.split("#", 1)[0]
+            if not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+        if "shared/" in text:
+            broken.append(f"{page.relative_to(ROOT)}: names shared/, which the checkout does not have")
+    assert broken == []

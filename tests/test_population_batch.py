@@ -257,4 +257,4 @@ def test_without_dask_it_runs_in_one_process_and_says_how_to_get_more(tmp_path: 
     done = subprocess.run([sys.executable, "-c", script, "batch", str(clean), "-o", str(tmp_path / "r.jsonl")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "one process" in done.stderr and "twitchrules[scale]" in done.stderr
+    assert "one process" in done.stderr and 'pip install ".[scale]"' in done.stderr

@@ -8,6 +8,8 @@ The exception tree::
      +-- EngineError                 the rule engine failed while evaluating (exit 1)
  +-- ReplayError                 a batch or impact job cannot run: unreadable input, an
                                  unreachable scheduler, workers that differ (exit 2)
+     +-- ExtraMissing                a command needs an optional extra that is not installed
+                                 (exit 2, naming the extra and how to install it)
 
 Each leaf carries ``problems``: a list of ``(location, message)`` pairs, where the location
 names the offending field (``findings.weaknes``, ``rules/20-red-flags.yaml: RF-SPREAD: when``).
@@ -57,3 +59,19 @@ class ReplayError(TwitchrulesError):
     """A population job (batch, impact) cannot run: its input, its cluster or its workers."""
 
     exit_code = 2
+
+
+def install_command(extra: str) -> str:
+    """How to install an extra: twitchrules is installed from its checkout, not a package index."""
+    return f'pip install ".[{extra}]" in the twitchrules checkout'
+
+
+class ExtraMissing(TwitchrulesError):
+    """A command or option needs an optional extra (``service``, ``scale``) that is not installed."""
+
+    exit_code = 2
+
+    def __init__(self, extra: str, missing: str | None, location: str = "") -> None:
+        self.extra = extra
+        what = f" ({missing} is missing)" if missing else ""
+        super().__init__([(location, f"this needs the '{extra}' extra{what}: {install_command(extra)}")])

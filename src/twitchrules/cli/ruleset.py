@@ -15,7 +15,7 @@ import click
 
 from ..errors import RulesetError
 from ..resources import bundled_ruleset_path
-from ..ruleset.audit import AUDIT_FORMATS, render_audit
+from ..ruleset.audit import AUDIT_FORMATS, count_text, render_audit
 from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
 from ..ruleset.diff import DIFF_FORMATS, diff_rulesets, render_diff
 from ..ruleset.load import load_ruleset
@@ -55,7 +55,7 @@ def validate_command(path: Path | None) -> None:
             raise RulesetError(problems)
         count = len(lock.get("releases", {}))
         releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
-    click.echo(f"ok: ruleset {ruleset.name} {ruleset.version}, {len(ruleset.rules)} rules, "
+    click.echo(f"ok: ruleset {ruleset.name} {ruleset.version}: {count_text(ruleset)}, "
                f"sha256 {ruleset.sha256}{releases}")
 
 

@@ -13,20 +13,14 @@ import click
 
 from ..case import case_from_mapping
 from ..case.reading import JsonProblem, parse_json
-from ..errors import TwitchrulesError
+from ..errors import ExtraMissing
 from .common import read_input
 
-
-class ExtraMissing(TwitchrulesError):
-    """A command needs the ``twitchrules[service]`` extra, which is not installed."""
-
-    exit_code = 2
+__all__ = ["ExtraMissing", "fhir", "serve"]
 
 
 def _need_service_extra(error: ImportError) -> ExtraMissing:
-    return ExtraMissing(
-        [("", f"this command needs 'pip install twitchrules[service]' ({error.name} is missing)")]
-    )
+    return ExtraMissing("service", error.name)
 
 
 @click.command("serve")

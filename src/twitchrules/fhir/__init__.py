@@ -3,7 +3,7 @@
 ``questionnaire`` is the shipped Questionnaire of the case contract; ``codes`` the code
 lists (labs, diabetes, pregnancy, medicines, orderable tests); ``mapping`` reads one person's
 FHIR resources into a contract case (with fhir.resources' R4B models: install
-``twitchrules[service]``); ``build`` writes a case as FHIR resources, for examples and tests.
+the ``service`` extra); ``build`` writes a case as FHIR resources, for examples and tests.
 The mapping's names are imported on first use, so the rest works without the extra.
 
 May import: ``twitchrules.case`` (the contract's words), ``twitchrules.errors``. FHIR out

@@ -1,7 +1,8 @@
 """Runners: where a job's chunks are evaluated: in this process, or on Dask distributed.
 
-``open_runner`` picks one: ``workers=1`` (or Dask not installed) runs in this process; by
-default a ``LocalCluster`` of worker processes (one thread each) starts and stops with the
+``open_runner`` picks one: ``workers=1`` (or, by default, Dask not installed) runs in this
+process; asking for more workers or a scheduler without Dask is ``ExtraMissing`` (the
+``scale`` extra, exit 2); by default a ``LocalCluster`` of worker processes (one thread each) starts and stops with the
 job; ``scheduler="tcp://HOST:PORT"`` uses an existing cluster, after checking that every
 worker builds the job's rulesets with the same sha256 and runs the same twitchrules and
 engine versions (otherwise the job is refused before any case runs).
@@ -19,13 +20,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from ..errors import ReplayError
+from ..errors import ExtraMissing, ReplayError, install_command
 from .lines import Chunk
 from .work import Shipment, WorkerReport, worker_report
 
 T = TypeVar("T")
 
-SCALE_HINT = "install the scale extra for more: pip install 'twitchrules[scale]'"
+SCALE_HINT = f"install the scale extra for more: {install_command('scale')}"
 """What to tell a user who runs a job in one process because Dask is not installed."""
 
 CONNECT_TIMEOUT_S = 10
@@ -175,10 +176,14 @@ def _differences(report: WorkerReport, shipments: tuple[Shipment, ...], local: W
 def open_runner(*, workers: int | None = None, scheduler: str | None = None,
                 in_flight: int | None = None, timeout: float = CONNECT_TIMEOUT_S) -> Runner:
     """The runner a job asked for (see the module docstring); ``ReplayError`` if it cannot start."""
-    if scheduler is None and (workers == 1 or not dask_available()):
-        return InProcessRunner("one process" if workers == 1 else f"one process ({SCALE_HINT})")
     if not dask_available():
-        raise ReplayError([("--scheduler", f"needs Dask distributed: {SCALE_HINT}")])
+        if scheduler is not None:  # asked for a cluster: without Dask there is none
+            raise ExtraMissing("scale", "distributed", "--scheduler")
+        if workers is not None and workers > 1:  # asked for worker processes
+            raise ExtraMissing("scale", "distributed", "--workers")
+        return InProcessRunner("one process" if workers == 1 else f"one process ({SCALE_HINT})")
+    if scheduler is None and workers == 1:
+        return InProcessRunner("one process")
     import distributed
 
     # distributed ships partial type hints; its constructors are used as untyped callables.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +22,9 @@ from .model import Ruleset, canonical_sha256
 from .words import conclusion_text, condition_text
 
 AUDIT_FORMATS: tuple[str, ...] = ("table", "json", "md", "html")
+
+TABLE_WIDTH = 100
+"""The width of the default audit table, in characters (it reads in a 100-column terminal)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,16 @@ def audit_records(ruleset: Ruleset) -> list[AuditRecord]:
     return records
 
 
+def count_text(ruleset: Ruleset) -> str:
+    """How many rules a ruleset has, in the words ``validate`` and ``audit`` both print.
+
+    The default triage (used when no triage rule fires) is versioned, locked and audited like
+    a rule but is not one: "128 rules plus the default triage (129 audited items)".
+    """
+    count = len(ruleset.rules)
+    return f"{count} rule{'s' if count != 1 else ''} plus the default triage ({count + 1} audited items)"
+
+
 def audit_dict(ruleset: Ruleset) -> dict[str, Any]:
     """The audit as one JSON object: ``{"ruleset": {...}, "summary": {...}, "rules": [...]}``."""
     records = audit_records(ruleset)
@@ -111,7 +125,8 @@ def audit_dict(ruleset: Ruleset) -> dict[str, Any]:
             "status": ruleset.data.get("status"), "date": ruleset.data.get("date"),
             "path": ruleset.path,
         },
-        "summary": {"rules": len(records), "by_status": dict(sorted(statuses.items())),
+        "summary": {"rules": len(ruleset.rules), "default_triage": 1, "audited_items": len(records),
+                    "by_status": dict(sorted(statuses.items())),
                     "unreviewed": sum(1 for r in records if not r.reviewer)},
         "rules": [record.to_dict() for record in records],
     }
@@ -120,25 +135,35 @@ def audit_dict(ruleset: Ruleset) -> dict[str, Any]:
 # ---------------------------------------------------------------- renderers
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-    out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in rows)
-    return "\n".join(out) + "\n"
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
 def render_table(ruleset: Ruleset) -> str:
-    """A plain-text table: one line per rule (the source by label; quotes are in json/md/html)."""
+    """A plain-text table within ``TABLE_WIDTH`` columns: per item a line (id, version, status,
+    reviewer, date, author), then its title and its source (label and passage id, or the
+    reference), wrapped and indented; the quotes are in the json, md and html formats."""
     records = audit_records(ruleset)
-    rows = [[r.id, r.version, r.status, r.reviewer or "-", r.date, r.author, r.source_text,
-             r.title] for r in records]
-    head = (f"Ruleset {ruleset.name} {ruleset.version} ({ruleset.data.get('status')}) "
-            f"sha256 {ruleset.sha256}\n{len(records)} rules; "
-            f"{sum(1 for r in records if not r.reviewer)} without a reviewer\n\n")
-    return head + _table(
-        rows, ["ID", "VERSION", "STATUS", "REVIEWER", "DATE", "AUTHOR", "SOURCE", "TITLE"])
+    headers = ["ID", "VERSION", "STATUS", "REVIEWER", "DATE", "AUTHOR"]
+    rows = [[r.id, r.version, r.status, r.reviewer or "-", r.date, r.author] for r in records]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    widths[-1] = min(widths[-1], max(TABLE_WIDTH - fixed, len(headers[-1])))
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(_cut(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    wrap = textwrap.TextWrapper(width=TABLE_WIDTH, initial_indent="    ", subsequent_indent="      ")
+    out = [f"Ruleset {ruleset.name} {ruleset.version} ({ruleset.data.get('status')})",
+           f"sha256 {ruleset.sha256}",
+           f"{count_text(ruleset)}; {sum(1 for r in records if not r.reviewer)} of the "
+           f"{len(records)} without a reviewer", "",
+           line(headers), "    title", "    source", line(["-" * w for w in widths])]
+    for record, row in zip(records, rows, strict=True):
+        out.append(line(row))
+        out.extend(wrap.wrap(record.title))
+        out.extend(wrap.wrap("source: " + record.source_text))
+    return "\n".join(out) + "\n"
 
 
 def _md(text: Any) -> str:
@@ -165,7 +190,8 @@ def render_markdown(ruleset: Ruleset) -> str:
         f"content sha256 `{ruleset.sha256}`. Do not edit by hand: "
         "`twitchrules ruleset audit --format md` prints it.",
         "",
-        f"{len(records)} rules; {sum(1 for r in records if r.status == 'draft')} draft, "
+        f"{_md(count_text(ruleset))}; of the {len(records)}, "
+        f"{sum(1 for r in records if r.status == 'draft')} draft, "
         f"{sum(1 for r in records if not r.reviewer)} without a named reviewer.",
         "",
         "| Rule | Version | Title | Source | Status | Reviewer | Date |",

@@ -1,4 +1,4 @@
-"""The HL7 CDS Hooks 2.0 service of twitchrules, fed by FHIR R4 (install ``twitchrules[service]``).
+"""The HL7 CDS Hooks 2.0 service of twitchrules, fed by FHIR R4 (install the ``service`` extra).
 
 Run it with ``twitchrules serve``, or build the ASGI app with :func:`create_app`. ``app``
 holds the routes; ``hook`` answers one call; ``cards`` turns a result into a card;

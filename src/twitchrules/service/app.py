@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from twitchrules.case.reading import JsonProblem, parse_json
 from twitchrules.fhir import load_questionnaire
@@ -40,6 +41,9 @@ from twitchrules.service.prefetch import prefetch_templates
 from twitchrules.service.problems import FHIR_JSON, HttpProblem, error_responses, install_handlers
 from twitchrules.service.replay import JtiStore, SqliteJtiStore
 from twitchrules.service.urls import Url, UrlRefused, normalise_url
+
+DOCS_ASSETS_URL = "/docs-assets"
+"""Where the Swagger UI and ReDoc assets of ``/docs`` and ``/redoc`` are served from."""
 
 SERVICE_ID = "twitching-assessment"
 log = logging.getLogger("twitchrules.service")
@@ -254,9 +258,11 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
             replay.close()
         audit.close()
 
-    app = FastAPI(title="twitchrules CDS Hooks service", version=loaded.version,
-                  description="HL7 CDS Hooks 2.0 service for muscle twitching, fed by FHIR R4.",
-                  lifespan=lifespan)
+    # /docs (Swagger UI) and /redoc from assets shipped in fastapi-offline: they work on a
+    # closed network, where FastAPI's default pages (assets from a CDN) stay blank.
+    app = FastAPIOffline(title="twitchrules CDS Hooks service", version=loaded.version,
+                         description="HL7 CDS Hooks 2.0 service for muscle twitching, fed by FHIR R4.",
+                         lifespan=lifespan, static_url=DOCS_ASSETS_URL)
     app.state.config = config
     app.state.ruleset = loaded
     app.state.verifier = None
