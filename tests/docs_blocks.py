@@ -229,7 +229,7 @@ def run_blocks(blocks: list[Block], workdir: Path, env: dict[str, str], timeout:
             if status == 0 and backgrounded:
                 for port in ports_in(code):
                     serving[port] = process.pid
-                    if not wait_for_port(port, timeout=60):
+                    if not wait_for_port(port, timeout=300):
                         status = -2
                         err_path.write_text(err_path.read_text() + f"\nnothing answered on port {port}\n")
             outcomes.append(Outcome(block, status, out_path.read_text(errors="replace"),

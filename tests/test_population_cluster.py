@@ -45,7 +45,7 @@ def _wait_for_workers(address: str, count: int) -> None:
     from distributed import Client
 
     with Client(address, timeout="20s") as client:
-        client.wait_for_workers(count, timeout=60)
+        client.wait_for_workers(count, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     processes = [_start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                         "--scheduler-file", str(info), log=folder / "scheduler.log")]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while not info.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(info.read_text(encoding="utf-8"))["address"]

@@ -172,7 +172,7 @@ class ServeProcess:
             [EXE, "serve", "--port", str(self.port), "--workers", str(workers), "--config",
              str(config), "--log-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # generous: a loaded machine starts workers slowly
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(self.process.stderr.read().decode()[-3000:])  # type: ignore[union-attr]
