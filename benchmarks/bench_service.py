@@ -5,13 +5,14 @@ then sends patient-view calls built from the clinical case files (as FHIR resour
 prefetch) at a fixed rate, open loop, and prints p50/p90/p99/max latency and errors.
 
     python benchmarks/bench_service.py                 # 100 requests/s for 30 s: about 40 s
-    python benchmarks/bench_service.py --quick         # 50 requests/s for 3 s: about 10 s
+    python benchmarks/bench_service.py --quick         # 10 requests/s for 3 s: about 10 s
     python benchmarks/bench_service.py --rate 200 --duration 10
     python benchmarks/bench_service.py --url http://127.0.0.1:8080   # a server you started
 
 How long it takes: ``--duration`` seconds of load plus the server's start (a few seconds).
-``--quick`` (what CI and the docs run) only shows that the service answers under load; its
-percentiles come from 150 requests and say little. ``--json`` prints the figures as JSON.
+``--quick`` (what CI and the docs run) only shows that the service answers under load, at a
+rate a busy shared machine keeps up with: its percentiles come from 30 requests and say
+little, so it exits 1 on errors only and reports the p99 goal without judging it. ``--json`` prints the figures as JSON.
 
 Goal (issue 6): p99 < 20 ms and no errors at 100 requests/s. Only loopback targets are
 allowed: this is a local benchmark, never a load test of someone else's server.
@@ -127,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds of load (default 30; the run takes a few seconds more)")
     parser.add_argument("--quick", action="store_true",
-                        help="50 requests/s for 3 s (about 10 s in all): a smoke run for CI and the docs")
+                        help="10 requests/s for 3 s (about 10 s in all): a smoke run for CI and the docs")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--url", default=None, help="a running service (loopback only)")
     parser.add_argument("--goal-p99-ms", type=float, default=20.0)
     args = parser.parse_args(argv)
     if args.rate is None:
-        args.rate = 50.0 if args.quick else 100.0
+        args.rate = 10.0 if args.quick else 100.0
     if args.duration is None:
         args.duration = 3.0 if args.quick else 30.0
     if args.rate <= 0 or not 0 < args.duration <= 600:
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     error_count = sum(run["errors"].values())
     p50, p90, p99 = (_percentile(ms, f) for f in (0.50, 0.90, 0.99)) if ms else (0, 0, 0)
     ok = error_count == 0 and bool(ms) and p99 < args.goal_p99_ms
+    passed = (error_count == 0 and bool(ms)) if args.quick else ok  # quick: a smoke run
     if args.json:
         print(json.dumps({
             "benchmark": "bench_service", "quick": args.quick, "rate_per_s": args.rate,
@@ -168,15 +170,16 @@ def main(argv: list[str] | None = None) -> int:
                 "max": round(ms[-1], 3) if ms else None,
                 "mean": round(statistics.fmean(ms), 3) if ms else None},
             "errors": run["errors"], "goal_p99_ms": args.goal_p99_ms, "goal_met": ok}))
-        return 0 if ok else 1
+        return 0 if passed else 1
     print(f"bench_service: {run['sent']} requests at {args.rate:g}/s over "
           f"{run['elapsed']:.1f} s ({len(bodies)} distinct cases), server {url}")
     if ms:
         print(f"latency ms: p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {ms[-1]:.2f}  "
               f"mean {statistics.fmean(ms):.2f}")
     print(f"errors: {error_count} {run['errors'] or ''}".rstrip())
-    print(f"goal p99 < {args.goal_p99_ms:g} ms and no errors: {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+    print(f"goal p99 < {args.goal_p99_ms:g} ms and no errors: {'met' if ok else 'NOT met'}"
+          + (" (not judged in a quick run)" if args.quick else ""))
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
 How long it takes: about 6 ms of CPU per evaluation (measured over 1,000 evaluations on
 both engines, durable-rules the slower), so the default run, 100,000 cases and the warm-up on
 each of two engines, is about 20 minutes of one core (CI's .ci/run runs it); ``--quick``
-(100 warm-up and 300 cases per engine: about 5 s of CPU) shows only that nothing crashes, its
-RSS growth over 300 cases says little. Each engine's line gives its own time.
+(100 warm-up and 300 cases per engine: about 5 s of CPU) shows only that nothing crashes: its
+RSS growth over 300 cases says little, so it is reported and not judged. Each engine's line gives its own time.
 
 For each engine: a warm-up (which compiles the ruleset and fills every cache), the RSS after
 it, then ``--cases`` evaluations of fresh generated cases (``twitchrules.case.synthetic``, seeded),
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             continue
         ok = figures["growth_pct"] < args.max_growth
-        failed = failed or not ok
+        failed = failed or (not ok and not args.quick)  # quick: a smoke run, growth not judged
         report["engines"][engine] = {**{k: round(v, 3) for k, v in figures.items()}, "ok": ok}  # type: ignore[index]
         if args.json:
             continue
@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({figures['cases_per_s']:.0f}/s); RSS {figures['start_kib'] / 1024:.1f} MiB "
               f"after warm-up -> {figures['end_kib'] / 1024:.1f} MiB at the end "
               f"(peak {figures['peak_kib'] / 1024:.1f} MiB), growth {figures['growth_pct']:+.2f}% "
-              f"{'ok' if ok else 'FAIL'} (limit {args.max_growth:g}%)", flush=True)
+              f"{'ok' if ok else 'FAIL'} (limit {args.max_growth:g}%"
+              f"{', not judged in a quick run' if args.quick else ''})", flush=True)
     if args.json:
         print(json.dumps(report))
     return 1 if failed else 0

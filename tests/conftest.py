@@ -50,7 +50,8 @@ def with_changes(case: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def docs_runs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Every page's commands and the README's install line, run side by side (they mostly wait).
 
-    Returns ``{"install": future of (copy, outcome), page: future of [outcomes]}``; see
+    Returns ``{"install": future of (copy, outcome), page: future of (outcomes, the files
+    the page's commands wrote in the copy)}``; see
     tests/docs_blocks.py for how a page runs.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,12 @@ def docs_runs(tmp_path_factory: pytest.TempPathFactory) -> Any:
         import sys
 
         (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
-        return run_blocks(blocks, workdir, block_env(base / "state"))
+        before = {p for p in workdir.rglob("*") if ".venv" not in p.parts}
+        outcomes = run_blocks(blocks, workdir, block_env(base / "state"))
+        written = sorted(p.relative_to(workdir).as_posix() for p in workdir.rglob("*")
+                         if p.is_file() and p not in before and ".venv" not in p.parts
+                         and "__pycache__" not in p.parts)
+        return outcomes, written
 
     pool = ThreadPoolExecutor(max_workers=4)
     futures: dict[Any, Any] = {"install": pool.submit(install)}

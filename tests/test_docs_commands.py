@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,22 @@ def test_readme_install_line_runs_in_a_fresh_clone(readme_install: tuple[Path, O
 @pytest.mark.parametrize("page", RUN_PAGES, ids=[p.relative_to(ROOT).as_posix() for p in RUN_PAGES])
 def test_page_commands_run_as_written(page: Path, docs_runs: dict[Any, Any]) -> None:
     """Every run block of the page, in order, on a fresh copy, ends with the status it should."""
-    outcomes: list[Outcome] = docs_runs[page].result()
+    outcomes: list[Outcome] = docs_runs[page].result()[0]
     for outcome in outcomes:
         expected = int(outcome.block.argument) if outcome.block.marker == "exit" else 0
         assert outcome.status == expected, outcome.report()
     assert [o.block for o in outcomes] == [b for b in BLOCKS[page] if b.runs and b.marker != "fresh-clone"]
+
+
+def test_what_the_docs_write_is_ignored_by_git(docs_runs: dict[Any, Any]) -> None:
+    """A reader who runs the docs in a checkout is left with a clean `git status`."""
+    written = sorted({name for page in RUN_PAGES for name in docs_runs[page].result()[1]})
+    assert written, "the docs' commands write files (reports, results): the test should see them"
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=ROOT, input="\n".join(written),
+                             capture_output=True, text=True, check=False)
+    if ignored.returncode == 128:
+        pytest.fail(f"git check-ignore failed: {ignored.stderr}")
+    assert sorted(set(written) - set(ignored.stdout.split())) == [], "add them to .gitignore"
 
 
 def summary() -> dict[str, Any]:
@@ -97,6 +109,12 @@ def test_contract_result_example_is_marks_real_result_shortened() -> None:
                       .to_json())
     assert example["engine"]["name"] in ("durable-rules", "clips")
     example.pop("engine"), real.pop("engine")  # the engine depends on the Python (3.13+: CLIPS)
+    # The ruleset version: today's or a released one (the page need not change with each release).
+    lock = json.loads((ROOT / "rulesets" / "twitching.lock.json").read_text(encoding="utf-8"))
+    shown = example.pop("ruleset")
+    assert shown["name"] == real["ruleset"]["name"]
+    assert shown["version"] in {real["ruleset"]["version"], *lock["ruleset_versions"]}, shown
+    real.pop("ruleset")
     assert _shortened(example, real), json.dumps(example, indent=1)[:3000]
     assert not _shortened({"rules": ["RF-WEAK"]}, {"rules": ["RF-WEAKNESS"]})
 
