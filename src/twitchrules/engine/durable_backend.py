@@ -6,6 +6,15 @@ its C core is serialised by one lock; each case uses a session id from a small f
 its state is deleted afterwards, so sessions never accumulate; exceptions raised inside
 actions (which durable-rules would swallow) are kept and re-raised as ``EngineError``; and
 the facts it holds are never read back (the firing record is kept on our side).
+
+Its C core corrupts its heap (``free(): invalid size``, or error 303 on an assert) once
+about 150 compiled rules match one case at the same time, which a large ruleset reaches
+for a case with many unknown inputs (every *possible* rule matches). So the program is
+split over several durable-rules rulesets: the definite rules in one (their firing order
+is the ruleset's), the possible rules in chunks of at most ``POSSIBLE_CHUNK`` durable-rules
+rules. Facts that possible rules read (``p``, ``pc``) are queued and asserted into every
+possible chunk until none is new; the possible record is a set, so the result is the same
+as in one ruleset.
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ _NAMES = itertools.count()
 _SID = "case"
 
 _COMPARISONS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+
+POSSIBLE_CHUNK = 60
+"""The most durable-rules rules (possible mode) one durable-rules ruleset holds, well below
+the ~150 simultaneous matches at which its C core corrupts memory."""
 
 
 def version() -> str:
@@ -85,10 +98,11 @@ def _patterns(compiled: CompiledRule, case: Condition | None) -> list[dict[str, 
     return patterns
 
 
-def ruleset_definition(program: Program) -> dict[str, Any]:
-    """The durable-rules JSON ruleset for a compiled program (provenance stripped)."""
+def ruleset_definition(program: Program,
+                       rules: tuple[CompiledRule, ...] | None = None) -> dict[str, Any]:
+    """The durable-rules JSON ruleset for compiled rules (default: all of the program's)."""
     definition: dict[str, Any] = {}
-    for compiled in program.rules:
+    for compiled in program.rules if rules is None else rules:
         alternatives = _case_alternatives(compiled)
         for number, case in enumerate(alternatives):
             patterns = _patterns(compiled, case)
@@ -140,6 +154,15 @@ class DurableBackend:
             f"{program.ruleset.name}-{program.ruleset.version}-"
             f"{program.ruleset.sha256[:12]}-{next(_NAMES)}"
         )
+        definite = tuple(rule for rule in program.rules if rule.mode == DEFINITE)
+        maybe = tuple(rule for rule in program.rules if rule.mode != DEFINITE)
+        entries = list(ruleset_definition(program, maybe).items())
+        chunks = [dict(entries[start:start + POSSIBLE_CHUNK])
+                  for start in range(0, len(entries), POSSIBLE_CHUNK)]
+        self._possible_names = [f"{self._ruleset_name}-p{number}" for number in range(len(chunks))]
+        definitions = {self._ruleset_name: ruleset_definition(program, definite)}
+        definitions.update(zip(self._possible_names, chunks, strict=True))
+        self._queue: list[dict[str, Any]] = []  # facts for the possible chunks
         backend = self
 
         class _Host(durable_engine.Host):  # type: ignore[misc]
@@ -151,7 +174,7 @@ class DurableBackend:
 
         with _LOCK:
             self._host = _Host()
-            self._host.set_rulesets({self._ruleset_name: ruleset_definition(program)})
+            self._host.set_rulesets(definitions)
 
     def _action(self, key: str) -> Any:
         def act(closure: Any) -> None:
@@ -160,6 +183,9 @@ class DurableBackend:
                 return
             try:
                 for new in session.fire(key):
+                    if new[0] not in ("d", "c"):  # read by possible rules: queued for them
+                        self._queue.append(_fact(new))
+                        continue
                     try:
                         closure.assert_fact(_fact(new))
                     except durable_engine.MessageNotHandledException:
@@ -169,19 +195,51 @@ class DurableBackend:
 
         return act
 
-    def _assert_case(self, case_fact: dict[str, Any]) -> None:
-        """``Host.assert_fact`` with our own JSON text (see ``fact_json``)."""
-        rules = self._host.get_ruleset(self._ruleset_name)
+    def _names(self) -> list[str]:
+        """The durable-rules rulesets of this program: the definite one, then the chunks."""
+        return [self._ruleset_name, *self._possible_names]
+
+    def _state_of(self, name: str) -> dict[str, Any]:
+        """The case's durable-rules state in one ruleset (empty when it has none)."""
+        try:
+            state: dict[str, Any] = self._host.get_state(name, _SID)
+        except BaseException:
+            return {}
+        return state
+
+    def _state_exists(self, name: str) -> bool:
+        """Whether one ruleset holds a state for the case."""
+        return bool(self._state_of(name))
+
+    def _assert_into(self, name: str, fact: dict[str, Any]) -> None:
+        """``Host.assert_fact`` into one ruleset with our own JSON text (see ``fact_json``)."""
+        rules = self._host.get_ruleset(name)
         errors: list[BaseException] = []
 
         def done(error: BaseException | None, _state: Any) -> None:
             if error:
                 errors.append(error)
 
-        result = durable_engine.durable_rules_engine.assert_fact(rules._handle, fact_json(case_fact))
-        rules.do_actions(rules._handle_result(result, case_fact), done)
+        try:
+            result = durable_engine.durable_rules_engine.assert_fact(rules._handle, fact_json(fact))
+            rules.do_actions(rules._handle_result(result, fact), done)
+        except durable_engine.MessageNotHandledException:
+            return  # no rule of this ruleset matches the fact: not an error
         if errors:
             raise errors[0]
+
+    def _assert_case(self, case_fact: dict[str, Any]) -> None:
+        """The case into the definite rules, then the case and every queued fact into each
+        possible chunk, until no firing queues a new fact."""
+        self._queue = []
+        self._assert_into(self._ruleset_name, case_fact)
+        pending = [case_fact, *self._queue]
+        self._queue = []
+        while pending:
+            for fact in pending:
+                for name in self._possible_names:
+                    self._assert_into(name, fact)
+            pending, self._queue = self._queue, []
 
     def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
         """Assert the case fact, let the rules chain, and return the firing record."""
@@ -197,19 +255,22 @@ class DurableBackend:
                     pass  # no rule matched: not an error
                 except BaseException as error:
                     raise EngineError(f"durable-rules failed: {error}") from error
-                state = self._host.get_state(self._ruleset_name, _SID)
-                if session.error is None and state.get("exception"):
-                    session.error = RuntimeError(str(state["exception"]))
+                for name in self._names():
+                    state = self._state_of(name)
+                    if session.error is None and state.get("exception"):
+                        session.error = RuntimeError(str(state["exception"]))
                 failed = False
             finally:
                 self._session = None
-                try:
-                    self._host.delete_state(self._ruleset_name, _SID)
-                except BaseException as error:
-                    # After a failed assert there may be no state to delete: never let
-                    # the cleanup hide the first error.
-                    if not failed:
-                        raise EngineError(f"durable-rules failed: {error}") from error
+                for name in self._names():
+                    try:
+                        self._host.delete_state(name, _SID)
+                    except BaseException as error:
+                        # After a failed assert there may be no state to delete, and a
+                        # chunk no fact reached has none: never let the cleanup hide the
+                        # first error.
+                        if not failed and self._state_exists(name):
+                            raise EngineError(f"durable-rules failed: {error}") from error
         if session.error is not None:
             raise EngineError(f"a rule action failed: {session.error}") from session.error
         return session.run
