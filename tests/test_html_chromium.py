@@ -165,7 +165,7 @@ def test_without_ruleset_the_page_finds_the_bundled_one_or_says_what_it_needs() 
     """Without a ruleset a bundled result finds its words by hash; another ruleset's is refused."""
     result = evaluate(load_example("mark.json"))
     page = render_html(result)
-    assert "rule <code>RF-WEAKNESS</code> v1.0.0 &middot; source: Quotation of Dr. Lena Torres" in page
+    assert "rule <code>RF-WEAKNESS</code> v1.1.0 &middot; source: Quotation of Dr. Lena Torres" in page
     with pytest.raises(ValueError, match="pass the ruleset that produced this result"):
         render_html(evaluate(load_example("mark.json"), ruleset=STARTER))
 
