@@ -22,6 +22,7 @@ from ..ruleset.load import load_ruleset
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
 from ..ruleset.release import check_archive, release_ruleset
 from ..ruleset.sources import resolve_ruleset
+from ..ruleset.statics import STATIC_FORMATS, check_ruleset, render_static
 from ..verify.suite import render_suite, run_ruleset_tests
 from .common import engine_option, write_output
 
@@ -39,10 +40,16 @@ def ruleset_group() -> None:
 
 @ruleset_group.command("validate")
 @click.argument("path", type=_PATH, required=False)
-def validate_command(path: Path | None) -> None:
-    """Check a ruleset file or folder: schema, then semantics (exit 2 naming file, rule, field).
+@click.option("--format", "output_format", type=click.Choice(STATIC_FORMATS), default="text",
+              show_default=True, help="How to print the static checks (json: counts and findings).")
+def validate_command(path: Path | None, output_format: str) -> None:
+    """Check a ruleset file or folder: schema, semantics, then the static checks.
 
-    A folder's archived releases are checked too: each must be exactly as released.
+    Exit 2 naming file, rule and field on a schema or semantic problem, and on a static
+    error (a rule that can never fire, a fact no rule can assert, a cycle among derived
+    facts); static warnings (facts nothing reads, pre-empted or subsumed rules, conflicting
+    words) are listed and exit 0. A folder's archived releases are checked too: each must
+    be exactly as released.
     """
     target = _target(path)
     ruleset = load_ruleset(target)
@@ -55,8 +62,15 @@ def validate_command(path: Path | None) -> None:
             raise RulesetError(problems)
         count = len(lock.get("releases", {}))
         releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
-    click.echo(f"ok: ruleset {ruleset.name} {ruleset.version}: {count_text(ruleset)}, "
-               f"sha256 {ruleset.sha256}{releases}")
+    report = check_ruleset(ruleset)
+    if output_format == "json":
+        click.echo(render_static(report, "json"), nl=False)
+    else:
+        click.echo(f"{'ok' if not report.errors else 'static errors'}: ruleset {ruleset.name} "
+                   f"{ruleset.version}: {count_text(ruleset)}, sha256 {ruleset.sha256}{releases}")
+        click.echo(render_static(report), nl=False)
+    if report.errors:
+        sys.exit(2)
 
 
 @ruleset_group.command("audit")
@@ -98,8 +112,9 @@ def diff_command(old: str, new: str, output_format: str, check: bool) -> None:
 def lock_command(path: Path | None, lock_file: Path | None, check: bool) -> None:
     """Record each rule version's and the ruleset version's hash in the append-only lock.
 
-    Refuses (exit 2, naming the rule and version) to overwrite a locked entry, and to lock
-    a new ruleset version that CHANGELOG.md (beside the lock file) has no heading for.
+    Refuses (exit 2, naming the rule and version) to overwrite a locked entry, to lock a
+    ruleset with a static error (see ``ruleset validate``), and to lock a new ruleset
+    version that CHANGELOG.md (beside the lock file) has no heading for.
     """
     target = _target(path)
     ruleset = load_ruleset(target)
@@ -131,7 +146,7 @@ def release_command(path: Path | None, lock_file: Path | None) -> None:
     The copy goes to <folder>/releases/<version>/ and is never rewritten; afterwards the
     version can be named as <name>@<version> or sha256:<hex> wherever a ruleset is taken.
     Refuses (exit 2) a version CHANGELOG.md has no heading for, a locked hash that would
-    change, and an archive of this version with other content.
+    change, a ruleset with a static error, and an archive of this version with other content.
     """
     report = release_ruleset(_target(path), lock_file)
     if report.already_released:

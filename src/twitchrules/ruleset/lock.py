@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import RulesetError
 from .audit import versioned_items
 from .model import Ruleset, canonical_sha256
+from .statics import require_no_static_errors
 
 LOCK_FORMAT = 1
 
@@ -181,8 +182,10 @@ def lock_ruleset(ruleset: Ruleset, lock_path: str | Path | None = None) -> list[
     """Record a ruleset's new entries in its lock file (created if absent); return them.
 
     The changelog is the ``CHANGELOG.md`` beside the lock file. Nothing is written when
-    nothing is new, or when ``update_lock`` refuses.
+    nothing is new, when the ruleset has a static error (``StaticCheckError``), or when
+    ``update_lock`` refuses.
     """
+    require_no_static_errors(ruleset)
     path = Path(lock_path) if lock_path is not None else default_lock_path(ruleset.path)
     lock = read_lock(path) if path.exists() else empty_lock(ruleset.name)
     new_lock, added = update_lock(ruleset, lock, path.parent / "CHANGELOG.md")

@@ -23,6 +23,7 @@ from ..errors import RulesetError
 from .load import RESERVED, load_ruleset
 from .lock import LockError, default_lock_path, empty_lock, read_lock, render_lock, update_lock
 from .model import Ruleset
+from .statics import require_no_static_errors
 
 RELEASES = "releases"
 """The folder of a ruleset folder that holds its archived releases."""
@@ -59,7 +60,8 @@ def release_ruleset(folder: str | Path, lock_path: str | Path | None = None) -> 
     """Release the ruleset in ``folder``: lock its hashes and archive its files.
 
     Refuses (``LockError``, exit 2) when a locked hash would change, when CHANGELOG.md beside
-    the lock has no heading for the version, or when an archive of this version exists with
+    the lock has no heading for the version, when the ruleset has a static error
+    (``StaticCheckError``), or when an archive of this version exists with
     other content. Releasing a version already archived unchanged does nothing.
     """
     source = Path(folder)
@@ -79,6 +81,7 @@ def release_ruleset(folder: str | Path, lock_path: str | Path | None = None) -> 
                               "is already released with other content: give it a new version")])
         report.already_released = True
         return report
+    require_no_static_errors(ruleset)
     new_lock, report.lock_entries = update_lock(ruleset, lock, lock_file.parent / "CHANGELOG.md")
     if target.exists():
         raise LockError([(str(target), "exists but is not recorded in the lock: remove it or "
