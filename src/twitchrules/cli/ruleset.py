@@ -6,6 +6,7 @@ group turns into ``Type: message`` and an exit code.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,15 +15,20 @@ from typing import Any
 import click
 
 from ..errors import RulesetError
+from ..fhir.testcases import case_files_bundle
 from ..resources import bundled_ruleset_path
 from ..ruleset.audit import AUDIT_FORMATS, count_text, render_audit
 from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
 from ..ruleset.diff import DIFF_FORMATS, diff_rulesets, render_diff
 from ..ruleset.load import load_ruleset
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
+from ..ruleset.regulatory import REPORT_FORMATS, REPORT_KINDS, render_pack
 from ..ruleset.release import check_archive, release_ruleset
+from ..ruleset.reviews import DECISIONS, read_reviews, record_review, reviews_path
 from ..ruleset.sources import resolve_ruleset
 from ..ruleset.statics import STATIC_FORMATS, check_ruleset, render_static
+from ..ruleset.testing import load_case_files, tests_folder
+from ..verify.pack import build_pack
 from ..verify.suite import render_suite, run_ruleset_tests
 from .common import engine_option, write_output
 
@@ -62,6 +68,9 @@ def validate_command(path: Path | None, output_format: str) -> None:
             raise RulesetError(problems)
         count = len(lock.get("releases", {}))
         releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
+    log = reviews_path(ruleset)
+    if log is not None and log.is_file():
+        releases += f"; review log intact ({len(read_reviews(log))} entries)"
     report = check_ruleset(ruleset)
     if output_format == "json":
         click.echo(render_static(report, "json"), nl=False)
@@ -195,3 +204,70 @@ def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | Non
                        err=True)
     if report.failures or below:
         sys.exit(1)
+
+
+@ruleset_group.command("report")
+@click.argument("ruleset_spec", metavar="[RULESET]", required=False)
+@click.option("--kind", type=click.Choice(REPORT_KINDS), required=True,
+              help="hti1 (ONC HTI-1 source attributes), trace (passage -> rules -> tests -> "
+                   "hazards, with gaps) or basis (each recommendation's basis and source).")
+@click.option("--format", "output_format", type=click.Choice(REPORT_FORMATS), default="md",
+              show_default=True)
+@engine_option()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+def report_command(ruleset_spec: str | None, kind: str, output_format: str, engine: str | None,
+                   output: Path | None) -> None:
+    """A page of the regulatory pack, generated from rule metadata (never filled by hand).
+
+    RULESET is a folder, a released version (twitching@1.0.0) or a sha256: (default: the
+    bundled ruleset). ``trace`` runs the ruleset's own tests to see which rules they fire
+    and reads its hazard log (hazards.yaml); facts the project has not recorded read
+    "not recorded".
+    """
+    write_output(render_pack(build_pack(kind, ruleset_spec, engine), output_format), output)
+
+
+@ruleset_group.command("review")
+@click.argument("rule_id")
+@click.option("--by", "by", required=True, help="Who reviewed the rule (a name, never invented).")
+@click.option("--role", required=True, help="The reviewer's role, e.g. 'consultant neurologist'.")
+@click.option("--decision", type=click.Choice(DECISIONS), required=True)
+@click.option("--note", default=None, help="Why, in a sentence (optional).")
+@click.option("--ruleset", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The ruleset folder (default: the bundled ruleset's folder).")
+def review_command(rule_id: str, by: str, role: str, decision: str, note: str | None,
+                   folder: Path | None) -> None:
+    """Record a reviewer's decision on RULE_ID's current content in the folder's reviews.jsonl.
+
+    The entry (who, role, when in UTC, decision, note, the rule's version and content sha256)
+    is appended; the log is never rewritten. ``ruleset audit`` shows each rule's latest
+    review and whether the rule changed since. Exit 2 on an unknown rule or an edited log.
+    """
+    ruleset = load_ruleset(_target(folder))
+    review = record_review(ruleset, rule_id, by, role, decision, note)
+    click.echo(f"recorded: {review.decision} of {review.rule} {review.rule_version} "
+               f"(sha256 {review.rule_sha256[:12]}...) by {review.by} ({review.role}) at "
+               f"{review.at} in {reviews_path(ruleset)}")
+
+
+@ruleset_group.command("export-tests")
+@click.argument("ruleset_spec", metavar="[RULESET]", required=False)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+def export_tests_command(ruleset_spec: str | None, output: Path | None) -> None:
+    """The ruleset's case files as FHIR R4 test-case Libraries (CRMI style) in one Bundle.
+
+    Per case: a Library of type test-case naming the ruleset and operation under test
+    (cqf-testArtifact), the case (cqf-inputParameters), the case as FHIR resources
+    (cqf-inputData, a Bundle entry beside it) and the expected outcome
+    (cqf-outputParameters). See docs/audit.md for the format.
+    """
+    ruleset = resolve_ruleset(ruleset_spec if ruleset_spec is not None else bundled_ruleset_path())
+    folder = tests_folder(ruleset)
+    if folder is None:
+        raise RulesetError([(ruleset.path, "has no tests/ folder of case files")])
+    cases = [{"id": c.id, "title": c.title, "source": c.source, "case": c.case, "expect": c.expect}
+             for c in load_case_files(folder)]
+    bundle = case_files_bundle(cases, ruleset.name, ruleset.version)
+    write_output(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", output)

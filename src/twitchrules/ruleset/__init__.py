@@ -3,7 +3,9 @@
 ``conditions`` is the rule language's condition tree and its three-valued logic; ``model``
 the loaded ``Ruleset`` and ``Rule``; ``load`` reads a file or folder; ``validate`` checks a
 document (schema, then semantics); ``words`` puts conditions and conclusions into words;
-``lock``, ``diff`` and ``audit`` serve the reviewer and the auditor.
+``lock``, ``diff`` and ``audit`` serve the reviewer and the auditor; ``situations`` and
+``statics`` are the static checks (validate, lock, release); ``reviews`` is the append-only
+review log; ``hazards``, ``regulatory`` and ``traceability`` build the regulatory pack.
 
 May import: ``twitchrules.case`` (the contract's facts and words), ``twitchrules.errors``,
 ``twitchrules.resources``, ``twitchrules.templates``. Nothing here runs an engine.

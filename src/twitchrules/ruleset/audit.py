@@ -19,6 +19,7 @@ from typing import Any
 
 from ..templates import render_page
 from .model import Ruleset, canonical_sha256
+from .reviews import ReviewState, latest_reviews
 from .words import conclusion_text, condition_text
 
 AUDIT_FORMATS: tuple[str, ...] = ("table", "json", "md", "html")
@@ -50,6 +51,8 @@ class AuditRecord:
     when: Mapping[str, Any] | None
     then: Sequence[Mapping[str, Any]]
     sha256: str
+    latest_review: Mapping[str, Any] | None = None  # the review log's latest entry for this rule
+    review_stale: bool | None = None  # the rule changed since that review (None: never reviewed)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON values."""
@@ -65,6 +68,15 @@ class AuditRecord:
         parts = [p for p in (self.source_reference, self.source_note) if p]
         return "; ".join(parts) or "(no source)"
 
+    @property
+    def review_text(self) -> str:
+        """The latest review in words, e.g. ``approve by A. Name (neurologist) 2026-12-03T10:00:00Z``."""
+        review = self.latest_review
+        if review is None:
+            return "none recorded"
+        text = f"{review['decision']} by {review['by']} ({review['role']}) {review['at']}"
+        return text + ("; STALE: the rule changed since" if self.review_stale else "")
+
 
 def versioned_items(ruleset: Ruleset) -> list[tuple[str, str, Mapping[str, Any]]]:
     """Every versioned item of a ruleset as ``(id, version, data)``: each rule, then the default triage."""
@@ -74,7 +86,8 @@ def versioned_items(ruleset: Ruleset) -> list[tuple[str, str, Mapping[str, Any]]
     return items
 
 
-def _record(ruleset: Ruleset, data: Mapping[str, Any], kind: str, file: str) -> AuditRecord:
+def _record(ruleset: Ruleset, data: Mapping[str, Any], kind: str, file: str,
+            state: ReviewState | None = None) -> AuditRecord:
     provenance = data["provenance"]
     source = provenance["source"]
     passage = ruleset.passages.get(source["passage"]) if "passage" in source else None
@@ -95,13 +108,18 @@ def _record(ruleset: Ruleset, data: Mapping[str, Any], kind: str, file: str) -> 
         reviewer=provenance.get("reviewer"), reviewed_on=provenance.get("reviewed_on"),
         date=provenance["date"], explanation=explanation, when=when, then=then,
         sha256=canonical_sha256(data),
+        latest_review=state.review.to_dict() if state else None,
+        review_stale=state.stale if state else None,
     )
 
 
 def audit_records(ruleset: Ruleset) -> list[AuditRecord]:
     """The provenance record of every rule in ruleset order, then the default triage."""
-    records = [_record(ruleset, rule.data, "rule", rule.file) for rule in ruleset.rules]
-    records.append(_record(ruleset, ruleset.triage_default, "default", "(header)"))
+    reviews = latest_reviews(ruleset)
+    records = [_record(ruleset, rule.data, "rule", rule.file, reviews.get(rule.id))
+               for rule in ruleset.rules]
+    default = ruleset.triage_default
+    records.append(_record(ruleset, default, "default", "(header)", reviews.get(default["id"])))
     return records
 
 
@@ -127,9 +145,20 @@ def audit_dict(ruleset: Ruleset) -> dict[str, Any]:
         },
         "summary": {"rules": len(ruleset.rules), "default_triage": 1, "audited_items": len(records),
                     "by_status": dict(sorted(statuses.items())),
-                    "unreviewed": sum(1 for r in records if not r.reviewer)},
+                    "unreviewed": sum(1 for r in records if not r.reviewer),
+                    "review_log": {
+                        "approved": sum(1 for r in records if _decided(r, "approve")),
+                        "rejected": sum(1 for r in records if _decided(r, "reject")),
+                        "stale": sum(1 for r in records if r.review_stale),
+                        "never_reviewed": sum(1 for r in records if r.latest_review is None)}},
         "rules": [record.to_dict() for record in records],
     }
+
+
+def _decided(record: AuditRecord, decision: str) -> bool:
+    """Whether the record's latest review, still current, made this decision."""
+    review = record.latest_review
+    return review is not None and review["decision"] == decision and not record.review_stale
 
 
 # ---------------------------------------------------------------- renderers
@@ -163,6 +192,7 @@ def render_table(ruleset: Ruleset) -> str:
         out.append(line(row))
         out.extend(wrap.wrap(record.title))
         out.extend(wrap.wrap("source: " + record.source_text))
+        out.extend(wrap.wrap("latest review: " + record.review_text))
     return "\n".join(out) + "\n"
 
 
@@ -217,6 +247,7 @@ def render_markdown(ruleset: Ruleset) -> str:
             f"- **Author:** {_md(r.author)}",
             f"- **Review status:** {r.status}; reviewer: {_md(r.reviewer or 'none')}"
             + (f" on {r.reviewed_on}" if r.reviewed_on else ""),
+            f"- **Latest review (reviews.jsonl):** {_md(r.review_text)}",
             f"- **Date:** {r.date}",
             f"- **Content sha256:** `{r.sha256}`",
         ]

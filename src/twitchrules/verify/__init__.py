@@ -4,7 +4,8 @@
 rule coverage; ``reproduce`` re-runs one recorded result on the ruleset it names (found in
 the archive by its sha256) and compares it field by field; ``records`` does the same for a
 batch results file with its cases file, and finds a case in a service audit log by its
-canonical sha256.
+canonical sha256; ``pack`` gathers what each page of the regulatory pack needs (the trace
+page runs the ruleset's own tests) and has ``twitchrules.ruleset`` build it.
 
 May import: ``twitchrules.case``, ``twitchrules.ruleset``, ``twitchrules.engine``,
 ``twitchrules.conclusions``, ``twitchrules.pipeline``, ``twitchrules.errors``,
