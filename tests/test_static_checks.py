@@ -74,9 +74,10 @@ def test_unread_fact() -> None:
 
 
 def test_pre_empted_triage_and_advice() -> None:
-    """An always-outranked triage, advice capped below its own triage, advice its condition withholds."""
+    """Outranked triage, advice capped below its own triage, advice its condition withholds (derived too)."""
     found = findings(FIXTURES / "pre-empted.yaml", "pre-empted")
-    assert [rules for rules, _ in found] == [("RF-WEAK-NUMB", "RF-WEAK"), ("RF-WEAK-NUMB",), ("ADV-UNLESS",)]
+    assert [rules for rules, _ in found] == [("RF-WEAK-NUMB", "RF-WEAK"), ("RF-WEAK-NUMB",), ("ADV-UNLESS",),
+                                             ("ADV-DERIVED-ALWAYS",)]
 
 
 def test_subsumed_is_directional() -> None:

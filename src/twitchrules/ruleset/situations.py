@@ -110,8 +110,8 @@ class Domains:
     def full(self, fact: str) -> Constraint:
         """The constraint that allows every value of a fact."""
         spec = self.catalogue.get(fact)
-        if fact in self.derived:
-            return Constraint(True, frozenset({True}))
+        if fact in self.derived:  # asserted or not (rules test it only with 'is: true')
+            return Constraint(True, frozenset({True, False}))
         if fact in COUNTERS:
             return Constraint(False, low=0, low_open=False)
         if spec is None or spec.type == "boolean":

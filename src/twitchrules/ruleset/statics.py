@@ -37,9 +37,9 @@ from typing import Any, Literal
 from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
 from ..errors import RulesetError
-from .conditions import atoms
+from .conditions import Atom, atoms
 from .model import Rule, Ruleset
-from .situations import Constraint, Expander, Situation, all_imply, conjoin, contradiction
+from .situations import Expander, Situation, all_imply, conjoin, contradiction
 
 Severity = Literal["error", "warning"]
 
@@ -238,8 +238,9 @@ class _Analysis:
                                 f"{', '.join(o.id for o in outranked)} always sets a higher level with it")
                 return
         for name in body.get("unless", ()):
-            true = {name: Constraint(True, frozenset({True}))}
-            if all_imply(self.live[rule.index], [true], self.expander.domains):
+            # A derived fact is true exactly when a rule asserting it fires: compare with those.
+            true = [s for s in self.expander.condition(Atom(name, "is", True)) if not contradiction(s)]
+            if true and all_imply(self.live[rule.index], true, self.expander.domains):
                 self.report.add("pre-empted", [rule.id], [name],
                                 f"{rule.id}'s advice '{body['id']}' is never given: unless {name}, "
                                 "which is true whenever the rule fires")
