@@ -258,3 +258,51 @@ def test_without_dask_it_runs_in_one_process_and_says_how_to_get_more(tmp_path: 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "one process" in done.stderr and 'pip install ".[scale]"' in done.stderr
+
+
+@pytest.fixture(scope="module")
+def ruleset_tests_as_lines(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled ruleset's own test cases as batch input, each line carrying its case file's id."""
+    from twitchrules.ruleset.testing import load_case_files
+
+    folder = Path(__file__).resolve().parents[1] / "rulesets" / "twitching" / "tests"
+    path = tmp_path_factory.mktemp("coverage") / "ruleset-tests.jsonl"
+    path.write_text("".join(json.dumps({"id": case_file.id, "case": case_file.case}) + "\n"
+                            for case_file in load_case_files(folder)), encoding="utf-8")
+    return path
+
+
+def test_batch_coverage_gives_the_figures_of_ruleset_test(ruleset_tests_as_lines: Path, cluster: DaskRunner,
+                                                          tmp_path: Path) -> None:
+    """batch --coverage over the ruleset's own tests prints what ruleset test --coverage does, on Dask too."""
+    from twitchrules.verify import run_ruleset_tests
+
+    expected = run_ruleset_tests(None, engine="clips").coverage.to_dict()
+    assert expected["evaluations"] > 0
+    done = run("batch", str(ruleset_tests_as_lines), "-o", str(tmp_path / "r.jsonl"), "--workers", "1",
+               "--engine", "clips", "--quiet", "--coverage", "--coverage-format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == expected
+    on_dask = batch(ruleset_tests_as_lines, tmp_path / "d.jsonl", engine="clips", chunk_size=5,
+                    runner=cluster, coverage=True)
+    assert on_dask.coverage is not None and on_dask.coverage.to_dict() == expected
+
+
+def test_batch_coverage_names_the_rules_a_population_never_reaches(tmp_path: Path) -> None:
+    """A benign-only population leaves the red-flag rules unfired, and the text report lists each by id."""
+    from twitchrules.engine import cached_ruleset
+
+    eyelid = json.loads(Path("examples/eyelid-benign.json").read_text(encoding="utf-8"))
+    cases = tmp_path / "eyelid.jsonl"
+    cases.write_text((json.dumps(eyelid) + "\n") * 3 + "not json\n", encoding="utf-8")
+    done = run("batch", str(cases), "-o", str(tmp_path / "r.jsonl"), "--workers", "1", "--engine", "clips",
+               "--quiet", "--coverage")
+    assert done.returncode == 1, done.stderr  # the bad line is refused, not counted
+    fired = {step["rule"] for step in evaluate(eyelid, engine="clips").to_dict()["trace"]}
+    ruleset = cached_ruleset(None)
+    every = [rule.id for rule in ruleset.rules] + [ruleset.triage_default["id"]]
+    never = [rule_id for rule_id in every if rule_id not in fired]
+    assert never and done.stdout.startswith(f"coverage: {len(every) - len(never)} of {len(every)} rules ")
+    assert "over 3 evaluations" in done.stdout
+    listed = [line.split()[0] for line in done.stdout.splitlines()[2:]]
+    assert listed == never

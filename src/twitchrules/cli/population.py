@@ -21,6 +21,7 @@ from ..population.cohort import DEFAULT_MIX, MIXES, write_cohort
 from ..population.impact import FAIL_ON, impact
 from ..population.report import IMPACT_FORMATS, render_impact
 from ..population.runners import CONNECT_TIMEOUT_S
+from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
 from .common import engine_option, ruleset_option, write_output
 
 INTERRUPTED_EXIT = 130
@@ -128,12 +129,18 @@ def _cluster_options(function: Any) -> Any:
               help="The results file: one {\"line\", \"id\", \"result\"} per evaluated line, in input order.")
 @click.option("--refused", "refused_output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where refused lines go (default: RESULTS.refused.jsonl beside the results).")
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Print to stdout which rules the population fired and every rule it never "
+              "reached (the figures of 'ruleset test --coverage').")
+@click.option("--coverage-format", type=click.Choice(COVERAGE_FORMATS), default="text", show_default=True,
+              help="How to print the coverage (json: the keys of 'ruleset test --coverage --format json').")
 @ruleset_option()
 @_cluster_options
 @click.pass_context
 def batch_command(ctx: click.Context, source: str, output: Path, refused_output: Path | None,
-                  ruleset_spec: str | None, engine: str | None, workers: int | None,
-                  scheduler: str | None, timeout: float, chunk_size: int, quiet: bool) -> None:
+                  show_coverage: bool, coverage_format: str, ruleset_spec: str | None, engine: str | None,
+                  workers: int | None, scheduler: str | None, timeout: float, chunk_size: int,
+                  quiet: bool) -> None:
     """Evaluate every case of INPUT (JSON lines; .gz works; - reads stdin) into RESULTS.
 
     Exit 0 when every line was evaluated, 1 when some were refused (each named in the
@@ -144,7 +151,8 @@ def batch_command(ctx: click.Context, source: str, output: Path, refused_output:
             with _Bar(enabled=not quiet) as bar:
                 summary = batch(source, output, ruleset=ruleset_spec, engine=engine, workers=workers,
                                 scheduler=scheduler, chunk_size=chunk_size, timeout=timeout,
-                                refused_output=refused_output, progress=bar.update)
+                                refused_output=refused_output, progress=bar.update,
+                                coverage=show_coverage)
         except BatchInterrupted as stopped:
             click.echo(stopped.summary.describe(), err=True)
             _exit_interrupted(ctx, caught, f"batch (stopped after line {stopped.summary.last_line})")
@@ -152,6 +160,8 @@ def batch_command(ctx: click.Context, source: str, output: Path, refused_output:
             _exit_interrupted(ctx, caught, "batch (stopped before the first line)")
     if not quiet:
         click.echo(summary.describe(), err=True)
+    if summary.coverage is not None:
+        click.echo(render_coverage(summary.coverage, coverage_format), nl=False)
     ctx.exit(summary.exit_code)
 
 

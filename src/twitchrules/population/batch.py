@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from ..engine import cached_ruleset, choose_engine
 from ..errors import ReplayError
+from ..ruleset.coverage import RuleCoverage
 from ..ruleset.sources import RulesetSpec
 from .lines import InputSource, chunked
 from .runners import CONNECT_TIMEOUT_S, Runner, open_runner
@@ -66,6 +67,9 @@ class BatchSummary:
     runner: str
     ruleset: str
     engine: str
+    coverage: RuleCoverage | None = None
+    """With ``coverage=True``: which rules the evaluated lines fired (``ruleset test --coverage``'s
+    figures), else ``None``."""
 
     @property
     def exit_code(self) -> int:
@@ -141,7 +145,7 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
           engine: str | None = None, workers: int | None = None, scheduler: str | None = None,
           chunk_size: int = DEFAULT_CHUNK_SIZE, refused_output: str | Path | None = None,
           progress: ProgressCallback | None = None, runner: Runner | None = None,
-          timeout: float = CONNECT_TIMEOUT_S) -> BatchSummary:
+          timeout: float = CONNECT_TIMEOUT_S, coverage: bool = False) -> BatchSummary:
     """Evaluate every case of a JSON-lines input and write the results in input order.
 
     Args:
@@ -161,10 +165,13 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
         runner: an already open runner to use (it is not closed); overrides ``workers``
             and ``scheduler``.
         timeout: seconds to wait for the scheduler and its first worker.
+        coverage: also count which rules the evaluated lines fired (the figures of
+            ``ruleset test --coverage``, examples named by record id or ``line N``); only
+            counts are kept, so memory stays flat.
 
     Returns:
         A ``BatchSummary``; its ``exit_code`` is 0 when every line was evaluated, 1 when
-        some were refused.
+        some were refused; its ``coverage`` is set when asked for.
 
     Raises:
         RulesetError: the ruleset cannot be loaded.
@@ -190,18 +197,23 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
             results_file = _LineFile(results_path)
             refused_file = _LineFile(refused_path)
             lines = evaluated = refused = last_line = 0
+            fired = RuleCoverage.of(loaded) if coverage else None
 
             def summary() -> BatchSummary:
                 return BatchSummary(
                     input=reader.name, results_path=results_path, refused_path=refused_path,
                     lines=lines, evaluated=evaluated, refused=refused, last_line=last_line,
                     seconds=time.perf_counter() - started, runner=active.description,
-                    ruleset=f"{loaded.name} {loaded.version} ({loaded.sha256[:12]})", engine=chosen)
+                    ruleset=f"{loaded.name} {loaded.version} ({loaded.sha256[:12]})", engine=chosen,
+                    coverage=fired)
 
             try:
                 chunks = chunked(reader.lines(), chunk_size)
-                for outcome in active.map_ordered(evaluate_chunk, chunks, shipment, chosen):
+                for outcome in active.map_ordered(evaluate_chunk, chunks, shipment, chosen, coverage):
                     assert isinstance(outcome, ChunkOutput)
+                    if fired is not None:
+                        for label, rules in outcome.fired:
+                            fired.add(rules, label=label)
                     with held_signals():
                         results_file.append(outcome.results)
                         refused_file.append(outcome.refused)

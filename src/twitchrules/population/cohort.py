@@ -110,32 +110,41 @@ PRESENTATION_WORDS: dict[str, str] = {
 }
 """Each presentation in words (the documentation shows these)."""
 
-MIXES: dict[str, Mix] = {
-    "primary-care": Mix(
-        name="primary-care",
-        description="People asking a general practitioner or a symptom checker about twitching.",
-        presentations={
-            "eyelid": 0.28, "calf-limb": 0.24, "lifestyle": 0.155, "medicine": 0.06,
-            "lab-abnormal": 0.04, "persistent": 0.03, "spreading": 0.06, "weakness": 0.05,
-            "wasting": 0.015, "sensory": 0.04, "coordination": 0.01, "bulbar": 0.01,
-            "breathing": 0.005, "acute": 0.005,
-        },
-        labs=0.20, unanswered=0.30, course_unknown=0.10, minors=0.03, elderly=0.05,
-        medicines=0.05, health_anxiety=0.15, reflexes_examined=0.10,
-    ),
-    "neurology": Mix(
-        name="neurology",
-        description="Referrals to a neuromuscular clinic: more red flags, labs and examination.",
-        presentations={
-            "eyelid": 0.08, "calf-limb": 0.20, "lifestyle": 0.10, "medicine": 0.05,
-            "lab-abnormal": 0.06, "persistent": 0.01, "spreading": 0.12, "weakness": 0.15,
-            "wasting": 0.06, "sensory": 0.08, "coordination": 0.03, "bulbar": 0.04,
-            "breathing": 0.01, "acute": 0.01,
-        },
-        labs=0.60, unanswered=0.15, course_unknown=0.05, minors=0.01, elderly=0.10,
-        medicines=0.08, health_anxiety=0.30, reflexes_examined=0.70,
-    ),
+MIX_NAMES: dict[str, str] = {
+    "primary-care": "People asking a general practitioner or a symptom checker about twitching.",
+    "neurology": "Referrals to a neuromuscular clinic: more red flags, labs and examination.",
 }
+"""Each documented mix and who it stands for; the columns of the two tables below, in order."""
+
+PRESENTATION_SHARES: dict[str, tuple[float, float]] = {
+    # presentation: (primary-care, neurology); each column adds up to 1
+    "eyelid": (0.28, 0.08), "calf-limb": (0.24, 0.20), "lifestyle": (0.155, 0.10),
+    "medicine": (0.06, 0.05), "lab-abnormal": (0.04, 0.06), "persistent": (0.03, 0.01),
+    "spreading": (0.06, 0.12), "weakness": (0.05, 0.15), "wasting": (0.015, 0.06),
+    "sensory": (0.04, 0.08), "coordination": (0.01, 0.03), "bulbar": (0.01, 0.04),
+    "breathing": (0.005, 0.01), "acute": (0.005, 0.01),
+}
+"""The share of each presentation in each mix (the docs show the same table)."""
+
+RATES: dict[str, tuple[float, float]] = {
+    # rate across every presentation: (primary-care, neurology); see ``Mix`` for each
+    "labs": (0.20, 0.60), "unanswered": (0.30, 0.15), "course_unknown": (0.10, 0.05),
+    "minors": (0.03, 0.01), "elderly": (0.05, 0.10), "medicines": (0.05, 0.08),
+    "health_anxiety": (0.15, 0.30), "reflexes_examined": (0.10, 0.70),
+}
+"""The rates across presentations in each mix (the docs show the same table)."""
+
+
+def _mix(column: int, name: str) -> Mix:
+    rate = {key: values[column] for key, values in RATES.items()}
+    return Mix(name=name, description=MIX_NAMES[name],
+               presentations={key: values[column] for key, values in PRESENTATION_SHARES.items()},
+               labs=rate["labs"], unanswered=rate["unanswered"], course_unknown=rate["course_unknown"],
+               minors=rate["minors"], elderly=rate["elderly"], medicines=rate["medicines"],
+               health_anxiety=rate["health_anxiety"], reflexes_examined=rate["reflexes_examined"])
+
+
+MIXES: dict[str, Mix] = {name: _mix(column, name) for column, name in enumerate(MIX_NAMES)}
 """The documented mixes by name; ``primary-care`` is the default."""
 
 DEFAULT_MIX = "primary-care"

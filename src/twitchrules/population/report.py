@@ -1,17 +1,24 @@
 """Report: an ``ImpactReport`` as a terminal table, JSON, or one self-contained HTML page.
 
 The HTML page is rendered with the shared Jinja2 environment (``twitchrules.templates``,
-autoescaped) and carries its two charts as inline SVG drawn here, server-side: the triage
-transition matrix (a heat map, down-triage cells in red) and the cases changed per cause
-(stacked bars: down, up, other). Nothing loads from anywhere: no script, no font, no link.
+autoescaped) and carries its two charts as inline SVG drawn server-side from the geometry
+``charts`` computes. Nothing loads from anywhere: no script, no font, no link.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from .impact import Cause, ImpactReport, Move
+from .charts import (
+    BAR_HEIGHT,
+    BAR_LEFT,
+    BAR_WIDTH,
+    COLORS,
+    MATRIX_CELL,
+    MATRIX_LEFT,
+    MATRIX_TOP,
+    cause_bars,
+    matrix_cells,
+)
+from .impact import ImpactReport, Move
 
 IMPACT_FORMATS: tuple[str, ...] = ("text", "json", "html")
 """The formats ``render_impact`` writes."""
@@ -102,81 +109,6 @@ def render_text(report: ImpactReport, shown: int = SHOWN) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell of the transition heat map."""
-
-    x: int
-    y: int
-    size: int
-    fill: str
-    count: int
-    old: str
-    new: str
-    text_fill: str
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One stacked bar of the changes-per-cause chart."""
-
-    y: int
-    label: str
-    segments: tuple[tuple[int, int, str, str, int], ...]  # x, width, fill, what, count
-    total: int
-
-
-MATRIX_CELL = 64
-MATRIX_LEFT = 96
-MATRIX_TOP = 48
-BAR_HEIGHT = 22
-BAR_LEFT = 330
-BAR_WIDTH = 420
-_DOWN, _UP, _SAME, _OTHER = "#c0392b", "#d68910", "#7f8c8d", "#95a5a6"
-
-
-def _shade(color: str, strength: float) -> str:
-    """``color`` mixed with white: strength 0 is white, 1 the color itself."""
-    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    mix = [round(255 - (255 - part) * strength) for part in (red, green, blue)]
-    return "#{:02x}{:02x}{:02x}".format(*mix)
-
-
-def matrix_cells(report: ImpactReport) -> list[Cell]:
-    """The heat map of the transition matrix: darker for more cases, red below the diagonal."""
-    triage = report.triage
-    peak = max((n for row in triage.matrix for n in row), default=0)
-    cells = []
-    for i, old in enumerate(triage.levels):
-        for j, new in enumerate(triage.levels):
-            count = triage.matrix[i][j]
-            base = _DOWN if j < i else _UP if j > i else _SAME
-            strength = 0.0 if not count else 0.15 + 0.85 * math.log1p(count) / math.log1p(peak)
-            cells.append(Cell(MATRIX_LEFT + j * MATRIX_CELL, MATRIX_TOP + i * MATRIX_CELL, MATRIX_CELL - 2,
-                              _shade(base, strength), count, old, new,
-                              "#ffffff" if strength > 0.6 else "#1b1b1b"))
-    return cells
-
-
-def cause_bars(causes: list[Cause], shown: int = SHOWN) -> list[Bar]:
-    """Stacked bars per cause (down, up, other), scaled to the cause with the most cases."""
-    top = causes[:shown]
-    peak = max((c.cases for c in top), default=0) or 1
-    bars = []
-    for row, cause in enumerate(top):
-        x = BAR_LEFT
-        segments = []
-        for what, count, fill in (("down", cause.down, _DOWN), ("up", cause.up, _UP),
-                                  ("other change", cause.other, _OTHER)):
-            width = round(BAR_WIDTH * count / peak)
-            if count:
-                segments.append((x, max(width, 1), fill, what, count))
-                x += max(width, 1)
-        label = cause.cause if len(cause.cause) <= 44 else cause.cause[:41] + "..."
-        bars.append(Bar(8 + row * (BAR_HEIGHT + 6), label, tuple(segments), cause.cases))
-    return bars
-
-
 def render_html(report: ImpactReport, shown: int = SHOWN) -> str:
     """The report as one self-contained HTML page with its two charts as inline SVG."""
     from ..templates import render_page
@@ -186,7 +118,7 @@ def render_html(report: ImpactReport, shown: int = SHOWN) -> str:
         title=f"Impact: {report.old.name} {report.old.version} -> {report.new.version}",
         report=report, shown=shown, cells=matrix_cells(report), bars=cause_bars(report.causes, shown),
         cell=MATRIX_CELL, left=MATRIX_LEFT, top=MATRIX_TOP, bar_height=BAR_HEIGHT, bar_left=BAR_LEFT,
-        bar_width=BAR_WIDTH, colors={"down": _DOWN, "up": _UP, "other": _OTHER}, short=_short,
+        bar_width=BAR_WIDTH, colors=COLORS, short=_short,
         percent=_percent)
 
 

@@ -25,6 +25,7 @@ from ..engine import choose_engine, get_backend
 from ..errors import CaseError, EngineError, ReplayError, RulesetError
 from ..pipeline import evaluate
 from ..ruleset import Ruleset, ruleset_from_document
+from ..ruleset.coverage import rule_ids
 from ..version import __version__
 from .delta import CaseDelta, compare_results
 from .lines import Chunk, envelope_id, parse_record
@@ -111,6 +112,8 @@ class ChunkOutput:
     evaluated: int
     refused_count: int
     last_line: int
+    fired: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """With coverage asked for: per evaluated line, its label and the rules its trace lists."""
 
 
 def refusal_line(number: int, record_id: Any, problems: list[tuple[str, str]]) -> str:
@@ -119,11 +122,20 @@ def refusal_line(number: int, record_id: Any, problems: list[tuple[str, str]]) -
     return json.dumps({"line": number, "id": record_id, "errors": errors}, ensure_ascii=False)
 
 
-def evaluate_chunk(chunk: Chunk, shipment: Shipment, engine: str) -> ChunkOutput:
-    """Evaluate every line of a chunk: a result line per case, a refused line per bad line."""
+def coverage_label(number: int, record_id: Any) -> str:
+    """How a batch line is named among a rule's coverage examples: its id, or ``line N``."""
+    return record_id if isinstance(record_id, str) and record_id else f"line {number}"
+
+
+def evaluate_chunk(chunk: Chunk, shipment: Shipment, engine: str, coverage: bool = False) -> ChunkOutput:
+    """Evaluate every line of a chunk: a result line per case, a refused line per bad line.
+
+    With ``coverage``, the output also names the rules each evaluated line fired.
+    """
     ruleset = prepared(shipment)
     results: list[str] = []
     refused: list[str] = []
+    fired: list[tuple[str, tuple[str, ...]]] = []
     for number, text in chunk.lines:
         try:
             record_id, case = parse_record(text)
@@ -135,10 +147,12 @@ def evaluate_chunk(chunk: Chunk, shipment: Shipment, engine: str) -> ChunkOutput
         except EngineError as error:  # a failure of ours, not of the line: named, and the job goes on
             refused.append(refusal_line(number, record_id, [("engine", error.message)]))
             continue
+        if coverage:
+            fired.append((coverage_label(number, record_id), tuple(rule_ids(result))))
         results.append(f'{{"line": {number}, "id": {json.dumps(record_id, ensure_ascii=False)}, '
                        f'"result": {result.to_json(indent=None)}}}')
     return ChunkOutput(chunk.index, _joined(results), _joined(refused), len(results), len(refused),
-                       chunk.lines[-1][0])
+                       chunk.lines[-1][0], tuple(fired))
 
 
 def _joined(lines: list[str]) -> bytes:
