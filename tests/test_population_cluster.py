@@ -16,6 +16,7 @@ import pytest
 
 import twitchrules
 from twitchrules import batch, impact
+from twitchrules.engine import cached_ruleset
 from twitchrules.population.cohort import cohort_lines
 from twitchrules.resources import data_dir
 
@@ -94,7 +95,7 @@ def test_impact_on_an_existing_cluster_is_the_same_report(scheduler: str, tmp_pa
 
 
 def test_a_worker_with_another_twitchrules_is_refused(scheduler: str, tmp_path: Path) -> None:
-    """A worker whose twitchrules differs makes the job refuse before any case, naming the worker: exit 2."""
+    """A worker with another twitchrules version that builds another ruleset sha256 is refused by name: exit 2."""
     other = tmp_path / "other"
     shutil.copytree(Path(twitchrules.__file__).parent, other / "twitchrules",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -102,6 +103,10 @@ def test_a_worker_with_another_twitchrules_is_refused(scheduler: str, tmp_path: 
         shutil.copytree(data_dir(name), other / "twitchrules" / "_data" / name)
     version = other / "twitchrules" / "version.py"
     version.write_text(version.read_text(encoding="utf-8") + '\n__version__ = "0.0.0+other"\n', encoding="utf-8")
+    model = other / "twitchrules" / "ruleset" / "model.py"  # another canonical form: another sha256
+    text = model.read_text(encoding="utf-8")
+    assert 'separators=(",", ":")' in text
+    model.write_text(text.replace('separators=(",", ":")', 'separators=(", ", ": ")'), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(other)}
     worker = _start("worker", scheduler, "--nthreads", "1", "--no-dashboard", "--name", "other", env=env,
                     log=tmp_path / "other.log")
@@ -113,6 +118,10 @@ def test_a_worker_with_another_twitchrules_is_refused(scheduler: str, tmp_path: 
         done = run("batch", str(cases), "-o", str(out), "--scheduler", scheduler)
         assert done.returncode == 2, done.stderr
         assert re.search(r"tcp://127\.0\.0\.1:\d+: runs twitchrules 0\.0\.0\+other; this job runs", done.stderr)
+        sha256 = cached_ruleset(None).sha256
+        assert re.search(rf"tcp://127\.0\.0\.1:\d+: builds ruleset sha256 [0-9a-f]{{64}} where this job has {sha256}",
+                         done.stderr), done.stderr
+        assert done.stderr.count("builds ruleset sha256") == 1  # the other worker only
         assert "Traceback" not in done.stderr and not out.exists()
     finally:
         _stop(worker)
