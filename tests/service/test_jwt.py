@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from twitchrules.service import SERVICE_ID, ConfigError, ServiceConfig, read_audit_log
+from twitchrules.service.replay import MemoryJtiStore
 
 from .conftest import ISSUER
 from .test_service import RED_FLAG_CASE, case_request
@@ -73,6 +74,19 @@ def test_replayed_jti_is_401(secured, client, keys) -> None:
     second = _post(client, secured, token)
     assert second.status_code == 401
     assert "jti" in second.json()["issue"][0]["diagnostics"]
+
+
+def test_replicas_catch_replays_only_on_one_shared_store(serve, client, keys) -> None:
+    """Replicas on their own stores each accept one token once (the documented limit); on one store, once in all."""
+    settings = {"jwks_file": keys.jwks_file, "jwt_issuers": [ISSUER], "public_base_url": PUBLIC_BASE}
+    apart = [serve(**settings), serve(**settings)]  # two "hosts", each with its own SQLite store
+    token = keys.token(AUDIENCE)
+    assert [_post(client, server, token).status_code for server in apart] == [200, 200]
+    assert [_post(client, server, token).status_code for server in apart] == [401, 401]
+    shared = MemoryJtiStore()  # stands where the docs put a store atomic across hosts
+    together = [serve(replay_store=shared, **settings), serve(replay_store=shared, **settings)]
+    token = keys.token(AUDIENCE)
+    assert [_post(client, server, token).status_code for server in together] == [200, 401]
 
 
 def test_hmac_and_none_algorithms_are_refused(secured, client, keys) -> None:
