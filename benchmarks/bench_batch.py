@@ -132,14 +132,29 @@ def _impact_cost(path: Path, engine: str, n: int) -> dict[str, float]:
             "impact_ms_per_case": round(1000 * compared / n, 3), "ratio": round(compared / twice, 3)}
 
 
+QUICK = {"cases": 600, "rss_cases": 6_000, "impact_cases": 300}
+"""``--quick``: sizes for CI and the docs (a few minutes on 2 cores)."""
+FULL = {"cases": 20_000, "rss_cases": 1_000_000, "impact_cases": 5_000}
+"""The default sizes: the issue's 1,000,000 cases for memory (hours: see the module doc)."""
+
+_STARTED = time.perf_counter()
+
+
+def _phase(text: str) -> None:
+    """Say on stderr which step runs (a full run takes hours)."""
+    print(f"bench_batch [{time.perf_counter() - _STARTED:7.0f} s] {text}", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     """Run the benchmark and print its figures (or JSON)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a minute or two")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"small sizes for CI and the docs: {QUICK}")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--engine", default=None, help="engine (default: the default engine)")
-    parser.add_argument("--cases", type=int, default=None, help="cases for the throughput runs")
-    parser.add_argument("--rss-cases", type=int, default=None, help="cases streamed for peak RSS")
+    parser.add_argument("--cases", type=int, default=None,
+                        help=f"cases for the throughput runs (default {FULL['cases']:,})")
+    parser.add_argument("--rss-cases", type=int, default=None,
+                        help=f"cases streamed for peak RSS (default {FULL['rss_cases']:,})")
     parser.add_argument("--chunk-size", type=int, default=250)
     args = parser.parse_args()
 
@@ -150,8 +165,9 @@ def main() -> int:
         print("bench_batch: needs Dask distributed: pip install 'twitchrules[scale]'", file=sys.stderr)
         return 2
     engine = choose_engine(args.engine)
-    cases = args.cases or (3_000 if args.quick else 20_000)
-    rss_cases = args.rss_cases or (20_000 if args.quick else 1_000_000)
+    sizes = QUICK if args.quick else FULL
+    cases = args.cases or sizes["cases"]
+    rss_cases = args.rss_cases or sizes["rss_cases"]
     figures: dict[str, Any] = {"engine": engine, "cores": len(os.sched_getaffinity(0)), "cases": cases,
                                "chunk_size": args.chunk_size, "quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
@@ -159,9 +175,11 @@ def main() -> int:
         source = folder / "cohort.jsonl"
         _write_cohort(source, cases, seed=1)
         out = folder / "results.jsonl"
+        _phase(f"in-process loop over {cases:,} cases")
         loop_seconds = _loop_in_process(source, engine, args.chunk_size)
         timings = {}
         for workers in (1, 2):
+            _phase(f"batch on {workers} Dask worker(s): {cases:,} cases to warm up, then {cases:,} timed")
             runner: Any = open_runner(workers=workers) if workers > 1 else _one_worker_cluster()
             try:
                 _batch_on(runner, source, out, engine, args.chunk_size)  # warm the workers
@@ -173,14 +191,18 @@ def main() -> int:
         figures["dask_2_workers_cases_per_s"] = round(cases / timings[2], 1)
         figures["scaling_2_vs_1"] = round(timings[1] / timings[2], 3)
         figures["dask_cost_per_core"] = round(timings[1] / loop_seconds, 3)
-        impact_cases = min(cases, 1_000 if args.quick else 5_000)
+        impact_cases = min(cases, sizes["impact_cases"])
         impact_source = folder / "impact.jsonl"
         _write_cohort(impact_source, impact_cases, seed=2)
+        _phase(f"impact against two evaluations over {impact_cases:,} cases")
         figures["impact"] = _impact_cost(impact_source, engine, impact_cases)
         rss_source = folder / "rss.jsonl.gz"
         _write_cohort(rss_source, rss_cases, seed=3)
+        _phase(f"peak RSS over {rss_cases:,} cases on 2 workers")
         figures["memory"] = _rss_run(rss_source, folder / "rss-results.jsonl", engine, args.chunk_size, rss_cases)
         figures["rss_input_gz_mib"] = round(rss_source.stat().st_size / MIB, 1)
+    figures["seconds"] = round(time.perf_counter() - _STARTED, 1)
+    _phase("done")
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
