@@ -230,10 +230,11 @@ def _one_worker_cluster() -> Any:
     """A LocalCluster with one worker process (``workers=1`` alone would run in this process)."""
     import distributed
 
-    from twitchrules.population.runners import DaskRunner
+    from twitchrules.population.runners import LOCAL_SCHEDULER, DaskRunner
 
-    cluster: Any = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=40)
+    cluster: Any = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                            dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER,
+                                            silence_logs=40)
     client: Any = distributed.Client(cluster)
     return DaskRunner(client, cluster, "1 worker process on a local Dask cluster")
 

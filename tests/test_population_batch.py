@@ -125,6 +125,14 @@ def test_local_cluster_gives_the_same_bytes(cluster: DaskRunner, cases: Path,
         assert (out.read_bytes(), (tmp_path / f"dask-{chunk_size}.refused.jsonl").read_bytes()) == one_process
 
 
+def test_a_local_cluster_listens_on_loopback_only(cluster: DaskRunner) -> None:
+    """The job's own scheduler and its HTTP endpoint listen on loopback, the endpoint on a free port (not 8787)."""
+    scheduler = cluster.cluster.scheduler
+    assert cluster.cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    assert scheduler.http_server.address == "127.0.0.1" and scheduler.http_server.port != 8787
+    assert all(worker.startswith("tcp://127.0.0.1:") for worker in cluster.client.scheduler_info()["workers"])
+
+
 def test_bounded_in_flight(cluster: DaskRunner) -> None:
     """The runner pulls at most in_flight chunks ahead of what it has handed back (flat memory)."""
     pulled = 0

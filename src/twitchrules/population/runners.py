@@ -33,6 +33,11 @@ CONNECT_TIMEOUT_S = 10
 """Seconds to wait by default for an existing scheduler to answer (and for its first worker)."""
 
 
+LOCAL_SCHEDULER: dict[str, Any] = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+"""A local cluster's scheduler: no dashboard, and its HTTP endpoint on a free loopback port
+(not Dask's default 8787 on every interface, which a second job would find taken)."""
+
+
 def dask_available() -> bool:
     """Whether Dask distributed (the ``scale`` extra) can be imported here."""
     try:
@@ -206,7 +211,8 @@ def open_runner(*, workers: int | None = None, scheduler: str | None = None,
     count = workers or default_workers()
     if count < 1:
         raise ReplayError([("--workers", "must be at least 1")])
-    cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER,
+                           silence_logs=logging.ERROR)
     client = Client(cluster)
     return DaskRunner(client, cluster, f"{count} worker process(es) on a local Dask cluster", in_flight)
