@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,25 +82,47 @@ class _Bar:
                               cases=progress.lines, rate=rate, refused=progress.refused)
 
 
+class _Stop:
+    """The signals (Ctrl-C, kill) that asked a job to stop, and the checkpoint that stops it.
+
+    A signal only records itself: raised from the handler, ``KeyboardInterrupt`` could land
+    inside an engine's callback (CLIPS calls back into Python through cffi), which swallows
+    it and goes on. The job stops at the next checkpoint instead, after the chunk in hand is
+    written, so the files hold complete lines; a second signal stops it at once.
+    """
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+
+    def handle(self, number: int, _frame: object) -> None:
+        if self.caught:
+            raise KeyboardInterrupt
+        self.caught.append(number)
+
+    def checkpoint(self, bar: _Bar) -> Callable[[Progress], None]:
+        """A progress callback: update the bar, then stop here if a signal came."""
+        def after_chunk(progress: Progress) -> None:
+            bar.update(progress)
+            if self.caught:
+                raise KeyboardInterrupt
+        return after_chunk
+
+
 @contextmanager
-def _kill_interrupts() -> Iterator[list[int]]:
-    """Turn SIGTERM (kill) into the same orderly stop as Ctrl-C; yields the signal caught."""
-    caught: list[int] = []
-
-    def _stop(number: int, _frame: object) -> None:
-        caught.append(number)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _stop)
+def _kill_interrupts() -> Iterator[_Stop]:
+    """Turn Ctrl-C and SIGTERM (kill) into an orderly stop at the next chunk (see ``_Stop``)."""
+    stop = _Stop()
+    previous = {number: signal.signal(number, stop.handle) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield caught
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
-def _exit_interrupted(ctx: click.Context, caught: list[int], what: str) -> None:
+def _exit_interrupted(ctx: click.Context, stop: _Stop, what: str) -> None:
     click.echo(f"{what}: interrupted; the files written hold complete lines only", err=True)
-    ctx.exit(128 + caught[0] if caught else INTERRUPTED_EXIT)
+    ctx.exit(128 + stop.caught[0] if stop.caught else INTERRUPTED_EXIT)
 
 
 def _cluster_options(function: Any) -> Any:
@@ -146,18 +168,18 @@ def batch_command(ctx: click.Context, source: str, output: Path, refused_output:
     Exit 0 when every line was evaluated, 1 when some were refused (each named in the
     refused file, with the errors 'evaluate' gives), 2 when the job cannot run.
     """
-    with _kill_interrupts() as caught:
+    with _kill_interrupts() as stop:
         try:
             with _Bar(enabled=not quiet) as bar:
                 summary = batch(source, output, ruleset=ruleset_spec, engine=engine, workers=workers,
                                 scheduler=scheduler, chunk_size=chunk_size, timeout=timeout,
-                                refused_output=refused_output, progress=bar.update,
+                                refused_output=refused_output, progress=stop.checkpoint(bar),
                                 coverage=show_coverage)
         except BatchInterrupted as stopped:
             click.echo(stopped.summary.describe(), err=True)
-            _exit_interrupted(ctx, caught, f"batch (stopped after line {stopped.summary.last_line})")
+            _exit_interrupted(ctx, stop, f"batch (stopped after line {stopped.summary.last_line})")
         except KeyboardInterrupt:
-            _exit_interrupted(ctx, caught, "batch (stopped before the first line)")
+            _exit_interrupted(ctx, stop, "batch (stopped before the first line)")
     if not quiet:
         click.echo(summary.describe(), err=True)
     if summary.coverage is not None:
@@ -188,14 +210,14 @@ def impact_command(ctx: click.Context, source: str, old_spec: str, new_spec: str
     Exit 0, or 1 when a --fail-on condition holds, or 2 when the job cannot run or some
     lines are not valid cases (the report, written all the same, lists them).
     """
-    with _kill_interrupts() as caught:
+    with _kill_interrupts() as stop:
         try:
             with _Bar(enabled=not quiet, label="impact") as bar:
                 report = impact(source, old_spec, new_spec, engine=engine, workers=workers,
                                 scheduler=scheduler, chunk_size=chunk_size, timeout=timeout,
-                                progress=bar.update)
+                                progress=stop.checkpoint(bar))
         except KeyboardInterrupt:
-            _exit_interrupted(ctx, caught, "impact (no report written)")
+            _exit_interrupted(ctx, stop, "impact (no report written)")
     write_output(render_impact(report, output_format), output)
     if not quiet:
         click.echo(f"impact: {report.cases.compared:,} cases compared, {report.cases.changed:,} changed, "
