@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from twitchrules import evaluate, load_ruleset
+from twitchrules import evaluate, load_ruleset, next_questions
 from twitchrules.conclusions import Notice
 from twitchrules.outputs.html import render_html
 
@@ -66,15 +66,26 @@ def test_guidance_response_is_valid_r4_and_names_the_ruleset_version() -> None:
         t.rule for t in result.trace]
 
 
-def test_status_is_data_requested_when_information_is_missing() -> None:
-    """Missing information gives status data-requested and one data requirement per input."""
-    result = evaluate(load_example("mark.json"), ruleset=STARTER)
-    assert result.missing_information
-    resource = guidance_response(result, ruleset=load_ruleset(STARTER))
-    assert resource["status"] == "data-requested"
-    assert [r["mustSupport"][0] for r in resource["dataRequirement"]] == [
-        f"item.where(linkId='findings.{m.input}').answer" for m in result.missing_information]
-    GuidanceResponse.model_validate(resource)
+def test_status_follows_what_the_missing_information_could_change() -> None:
+    """Missing information: data-required when an answer could change the triage, else
+    data-requested; one data requirement per input, in the order of next_questions."""
+    for case in (load_example("mark.json"), *[json.loads(p.read_text(encoding="utf-8"))["case"]
+                                              for p in sorted(CASES_DIR.glob("*.json"))[:12]]):
+        result = evaluate(case)
+        if not result.missing_information:
+            continue
+        asked = next_questions(case)
+        resource = guidance_response(result)
+        assert resource["status"] == ("data-requested" if asked.should_stop else "data-required")
+        assert [r["mustSupport"][0] for r in resource["dataRequirement"]] == [
+            f"item.where(linkId='{_linkid(q.input)}').answer" for q in asked.questions]
+        assert sorted(q.input for q in asked.questions) == sorted(
+            m.input for m in result.missing_information)
+        GuidanceResponse.model_validate(resource)
+
+
+def _linkid(name: str) -> str:
+    return name if "." in name else f"findings.{name}"
 
 
 def test_status_is_success_when_nothing_is_missing() -> None:
@@ -129,7 +140,8 @@ def test_every_test_case_exports_valid_fhir_and_html(case_file: Path) -> None:
     resource = guidance_response(result)
     GuidanceResponse.model_validate(resource)
     assert resource["moduleCanonical"].endswith(f"|{result.ruleset.version}")
-    assert resource["status"] == ("data-requested" if result.missing_information else "success")
+    assert resource["status"] in (("data-requested", "data-required") if result.missing_information
+                                  else ("success",))
     page = render_html(result, load_ruleset())
     assert html.escape(result.triage.timeframe) in page
     assert resource["text"]["status"] == "generated"

@@ -16,7 +16,7 @@ from .case import Case, Findings, Patient, RegionEntry, Twitching, case_from_jso
 from .conclusions import Result
 from .engine import available_engines, default_engine
 from .errors import CaseError, EngineError, ReplayError, RulesetError, TwitchrulesError
-from .explain import Explanation, explain
+from .explain import Explanation, NextQuestions, explain, next_questions
 from .pipeline import evaluate
 from .population import BatchSummary, ImpactReport, batch, cohort_cases, impact
 from .ruleset import Rule, Ruleset, is_valid_ruleset, load_ruleset
@@ -30,6 +30,7 @@ __all__ = [
     "Explanation",
     "Findings",
     "ImpactReport",
+    "NextQuestions",
     "Patient",
     "RegionEntry",
     "ReplayError",
@@ -51,4 +52,5 @@ __all__ = [
     "impact",
     "is_valid_ruleset",
     "load_ruleset",
+    "next_questions",
 ]

@@ -5,7 +5,8 @@ conflicting and unconfirmed findings in clinician words; ``nearness`` reads the 
 conditions on the case's facts for the why-not (the nearest rules that did not fire and
 which tests failed); ``routes`` proposes one or two finding changes from those conditions
 and ``whatif`` decides each by re-running the real engine (``pipeline.evaluate``) on the
-changed case, within a cap of engine runs; ``render`` writes text, JSON and an HTML section.
+changed case, within a cap of engine runs; ``render`` writes text, JSON and an HTML section;
+``questions`` orders the unknown inputs by what their answer could change (``next_questions``).
 
 May import: ``twitchrules.pipeline``, ``twitchrules.case``, ``twitchrules.ruleset``,
 ``twitchrules.engine`` (the ruleset cache only), ``twitchrules.conclusions``,
@@ -26,6 +27,7 @@ from .model import (
     WhyNotCondition,
     WhyNotLevel,
 )
+from .questions import NextQuestion, NextQuestions, next_questions, questions_for
 from .whatif import DEFAULT_MAX_RUNS
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "Explanation",
     "FailedTest",
     "NearMiss",
+    "NextQuestion",
+    "NextQuestions",
     "TriageGrounds",
     "WhatIf",
     "WhatIfSearch",
@@ -42,4 +46,6 @@ __all__ = [
     "WhyNotLevel",
     "explain",
     "explain_result",
+    "next_questions",
+    "questions_for",
 ]

@@ -6,10 +6,13 @@ fhir.resources' R4B models. How the result maps:
 * ``moduleCanonical``: the ruleset as a knowledge artifact,
   ``http://twitchrules.org/fhir/Library/<name>|<version>`` (canonical URL plus version);
   the ruleset's sha256 is in the ``identifier`` list as well as in the output parameters.
-* ``status``: ``success`` when ``missing_information`` is empty; otherwise
-  ``data-requested`` ("processed successfully, but more data may result in a more complete
-  evaluation"): twitchrules always gives a triage, and the unknown inputs could change it.
-  ``dataRequirement`` then names each missing input as the Questionnaire item that asks it.
+* ``status``: ``success`` when ``missing_information`` is empty; ``data-required`` when an
+  unknown input's answer could change the triage (the next questions, as
+  ``twitchrules.next_questions`` orders them); otherwise ``data-requested`` ("processed
+  successfully, but more data may result in a more complete evaluation"): the unknown
+  inputs could change only the differential. ``dataRequirement`` names each missing input
+  as the Questionnaire item that asks it, in the order to ask them (those that could change
+  the triage first, highest reachable level first).
 * ``outputParameters`` points at a contained ``Parameters`` resource (``#output``) holding
   the triage, the differential, the checklist, the recommendations, the missing information,
   the ruleset and the fired rules, each with the rules behind it.
@@ -30,7 +33,7 @@ from typing import Any
 from ..conclusions import Result
 from ..ruleset.model import Ruleset
 from ..templates import environment
-from .reading import read_result
+from .reading import Question, read_result
 
 BASE_URL = "http://twitchrules.org/fhir"
 """Base of the package's own canonical URLs (identifiers; they need not resolve)."""
@@ -38,6 +41,14 @@ BASE_URL = "http://twitchrules.org/fhir"
 CONDITION_SYSTEM = f"{BASE_URL}/CodeSystem/conditions"
 """Code system of the contract's differential condition ids (``bfs``, ``mmn`` ...)."""
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def _status(questions: list[Question]) -> str:
+    """``data-required`` when an answer could change the triage, ``data-requested`` when it
+    could change only the differential, ``success`` when nothing unknown matters."""
+    if any(question.reach for question in questions):
+        return "data-required"
+    return "data-requested" if questions else "success"
 
 
 def module_canonical(name: str, version: str) -> str:
@@ -141,6 +152,8 @@ def guidance_response(
             same result always gives the same resource.
         request_identifier: the caller's request id (e.g. a CDS Hooks ``hookInstance``).
     """
+    questions = [question for group in read_result(result, ruleset).questions
+                 for question in group.questions]
     digest = hashlib.sha256(result.to_json(indent=None).encode("utf-8")).hexdigest()
     response: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
@@ -153,7 +166,7 @@ def guidance_response(
             {"system": f"{BASE_URL}/ruleset-sha256", "value": result.ruleset.sha256},
         ],
         "moduleCanonical": module_canonical(result.ruleset.name, result.ruleset.version),
-        "status": "data-requested" if result.missing_information else "success",
+        "status": _status(questions),
         "reasonCode": [{"coding": [{"system": ICD10CM, "code": "R25.3",
                                     "display": "Fasciculation"}],
                         "text": "Muscle twitching (fasciculation)"}],
@@ -169,11 +182,11 @@ def guidance_response(
         response["subject"] = {"reference": subject}
     if occurrence is not None:
         response["occurrenceDateTime"] = occurrence
-    if result.missing_information:
+    if questions:
         response["dataRequirement"] = [
             {"type": "QuestionnaireResponse",
-             "mustSupport": [f"item.where(linkId='{_input_linkid(m.input)}').answer"]}
-            for m in result.missing_information
+             "mustSupport": [f"item.where(linkId='{_input_linkid(question.input)}').answer"]}
+            for question in questions
         ]
     if not response["note"]:
         del response["note"]

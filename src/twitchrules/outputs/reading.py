@@ -51,6 +51,7 @@ class Question:
     consequence: str
     bears_on: list[str]
     rules: list[str]
+    reach: str | None = None  # the triage level the answer could lead to (None: differential only)
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,8 @@ def _question(entry: MissingInput, ruleset: Ruleset, level: str, default_used: b
     if reach is not None:
         consequence = _consequence(fact, reach, level, reach_rules, ruleset, culprits)
     question = Question(input=entry.input, text=vocabulary.question(entry.input),
-                        consequence=consequence, bears_on=titles, rules=list(entry.rules))
+                        consequence=consequence, bears_on=titles, rules=list(entry.rules),
+                        reach=reach)
     return reach or "differential", question
 
 

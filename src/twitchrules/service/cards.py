@@ -1,9 +1,10 @@
 """Result -> CDS Hooks cards: one summary card per evaluated assessment, with test suggestions.
 
-The card carries what the result says and nothing more: the triage level and timeframe in the
-summary, the reasons, differential, checklist and missing information in the markdown
-detail, and ServiceRequest suggestions for the differential's tests (codes from the
-package's shipped lists).
+The card carries what the result says and nothing more: the triage level and timeframe in
+the summary; in the markdown detail the top questions to ask next (those whose answer
+could change the triage), the reasons, differential, checklist and missing information;
+and ServiceRequest suggestions for the differential's tests (codes from the package's
+shipped lists).
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def summary_line(level: str, timeframe: str) -> str:
     return head + timeframe
 
 
+ASK_NEXT = 3
+"""How many questions the card names first, under "Ask next"."""
+
+
+def top_questions(reading: Reading, count: int = ASK_NEXT) -> list[str]:
+    """The first questions whose answer could change the triage (the Questionnaire's words)."""
+    return [question.text for group in reading.questions for question in group.questions
+            if question.reach][:count]
+
+
 def detail_markdown(result: Result, unmapped_tests: Sequence[str] = (),
                     ruleset: Ruleset | None = None) -> str:
     """Return the card detail in markdown, in the vocabulary's words.
@@ -66,6 +77,9 @@ def _detail(reading: Reading, unmapped_tests: Sequence[str]) -> str:
     result = reading.result
     triage = result.triage
     lines = [f"**Triage: {reading.level_label}** - {triage.timeframe}", ""]
+    top = top_questions(reading)
+    if top:
+        lines += ["**Ask next** (the answer could change the triage): " + " ".join(top), ""]
     if triage.reasons:
         lines += ["**Why**", *(f"- {reason}" for reason in triage.reasons), ""]
     if reading.differential:
