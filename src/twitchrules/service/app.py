@@ -16,17 +16,22 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from twitchrules.case import case_from_json
 from twitchrules.case.reading import JsonProblem, parse_json
+from twitchrules.explain import explain_result
+from twitchrules.explain.render import explanation_html
+from twitchrules.pipeline import evaluate
 from twitchrules.fhir import load_questionnaire
 from twitchrules.ruleset.load import load_ruleset
 from twitchrules.ruleset.model import Ruleset
 from twitchrules.service.audit import AuditLog
 from twitchrules.service.auth import AuthError, JwtVerifier, load_jwks_file
 from twitchrules.service.config import ServiceConfig
+from twitchrules.service.explanations import SqliteExplanationStore
 from twitchrules.service.hook import HOOK, HookAnswerer
 from twitchrules.service.jwks import JwksFetcher
 from twitchrules.service.limits import BodySizeLimit
@@ -117,6 +122,14 @@ def _rules_url(request: Request) -> str:
     return f"{base.rstrip('/')}/rules"
 
 
+def _explanations_url(request: Request) -> str:
+    config = _config(request)
+    if not config.explanation_ttl_seconds:
+        return ""
+    base = config.public_base_url or str(request.base_url)
+    return f"{base.rstrip('/')}/explanations"
+
+
 def _answerer(request: Request) -> HookAnswerer:
     answerer: HookAnswerer = request.app.state.answerer
     return answerer
@@ -154,7 +167,8 @@ async def call_service(service_id: str, body: CdsRequest, request: Request,
                        claims: dict[str, Any] | None = Depends(check_jwt)) -> CdsResponse:
     """Answer a patient-view hook call with the assessment's summary card."""
     _known_service(service_id)
-    return await _answerer(request).answer(body, service_id, claims, _rules_url(request))
+    return await _answerer(request).answer(body, service_id, claims, _rules_url(request),
+                                           _explanations_url(request))
 
 
 @router.post("/cds-services/{service_id}/feedback", responses=error_responses(),
@@ -178,6 +192,25 @@ async def feedback(service_id: str, body: FeedbackRequest, request: Request,
             jwt_iss=claims.get("iss") if claims else None,
         )
     return {}
+
+
+_GONE = [("token", "no such explanation, or its link has expired")]
+
+
+@router.get("/explanations/{token}", tags=["Explanations"], response_class=HTMLResponse,
+            responses={404: {"description": "Unknown or expired link"}})
+async def explanation_page(token: str, request: Request) -> HTMLResponse:
+    """The HTML explanation a card links to (why, why not, what if); 404 once the link expired."""
+    store: SqliteExplanationStore | None = _answerer(request).explanations
+    found = store.get(token) if store is not None and len(token) < 100 else None
+    loaded: Ruleset = request.app.state.ruleset
+    if found is None or found[1] != loaded.sha256:
+        raise HttpProblem(404, "not-found", _GONE)
+    case = case_from_json(found[0])
+    result = evaluate(case, ruleset=loaded)
+    page = explanation_html(explain_result(case, result, loaded), result, loaded)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                       "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/questionnaire", tags=["FHIR"], response_class=JSONResponse,
@@ -252,8 +285,13 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
                     max_bytes=config.jwks_max_bytes)
                 app.state.verifier = JwtVerifier(config, replay=replay, fetcher=fetcher,
                                                  file_keys=file_keys)
-            app.state.answerer = HookAnswerer(config, loaded, audit, client)
+            explanations = (SqliteExplanationStore(config.explanation_store,
+                                                   config.explanation_ttl_seconds)
+                            if config.explanation_ttl_seconds else None)
+            app.state.answerer = HookAnswerer(config, loaded, audit, client, explanations)
             yield
+            if explanations is not None:
+                explanations.close()
         if replay is not None and replay is not jti_store:
             replay.close()
         audit.close()

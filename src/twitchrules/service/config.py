@@ -36,6 +36,10 @@ def _default_jti_store() -> Path:
     return state_dir() / "jti.sqlite3"
 
 
+def _default_explanation_store() -> Path:
+    return state_dir() / "explanations.sqlite3"
+
+
 class ConfigError(TwitchrulesError):
     """The service configuration is invalid; ``problems`` names each setting."""
 
@@ -112,6 +116,14 @@ class ServiceConfig(BaseModel):
         "service's own GET /rules.",
     )
     ruleset: Path | None = Field(default=None, description="Ruleset path; unset: bundled.")
+    explanation_ttl_seconds: int = Field(
+        default=86400, ge=0, le=30 * 86400,
+        description="How long a card's explanation link works (default 24 h); after it the "
+        "page is 404. 0: cards carry no explanation link.")
+    explanation_store: Path = Field(
+        default_factory=_default_explanation_store,
+        description="SQLite file keeping the cases behind unexpired explanation links "
+        "(shared by the workers of a host; readable by the service user only).")
 
     @property
     def jwt_required(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from twitchrules.case import case_from_mapping
-from twitchrules.case.canonical import case_sha256
+from twitchrules.case.canonical import canonical_case_json, case_sha256
 from twitchrules.errors import CaseError
 from twitchrules.fhir import FhirResourceError, case_from_resources, resources_in
 from twitchrules.pipeline import evaluate
@@ -22,11 +22,14 @@ from twitchrules.ruleset.model import Ruleset
 from twitchrules.service.audit import AuditLog
 from twitchrules.service.cards import problem_card, summary_card
 from twitchrules.service.config import ServiceConfig
-from twitchrules.service.models import Card, CdsRequest, CdsResponse
+from twitchrules.service.explanations import SqliteExplanationStore
+from twitchrules.service.models import Card, CdsRequest, CdsResponse, Link
 from twitchrules.service.prefetch import PrefetchUnavailable, resolve_prefetch
 from twitchrules.service.problems import HttpProblem
 
 HOOK = "patient-view"
+EXPLANATION_LABEL = "Why this triage, why not another, what would change it"
+"""The label of the card's link to its explanation page."""
 
 
 @dataclass
@@ -50,6 +53,7 @@ class HookAnswerer:
     ruleset: Ruleset
     audit: AuditLog
     http: httpx.AsyncClient
+    explanations: SqliteExplanationStore | None = None
 
     @property
     def label(self) -> str:
@@ -57,7 +61,7 @@ class HookAnswerer:
         return f"twitchrules ruleset {self.ruleset.name} {self.ruleset.version}"
 
     async def answer(self, body: CdsRequest, service_id: str, claims: dict[str, Any] | None,
-                     rules_url: str) -> CdsResponse:
+                     rules_url: str, explanations_url: str = "") -> CdsResponse:
         """The response to one call; writes its audit record, also when the call is refused."""
         record = CallRecord(identity={
             "hookInstance": body.hookInstance, "service": service_id,
@@ -67,14 +71,15 @@ class HookAnswerer:
                         "sha256": self.ruleset.sha256},
         })
         try:
-            return await self._answer(body, record, rules_url)
+            return await self._answer(body, record, rules_url, explanations_url)
         except HttpProblem as problem:
             record.status = problem.status
             raise
         finally:
             self.audit.write("call", **record.fields())
 
-    async def _answer(self, body: CdsRequest, record: CallRecord, rules_url: str) -> CdsResponse:
+    async def _answer(self, body: CdsRequest, record: CallRecord, rules_url: str,
+                      explanations_url: str) -> CdsResponse:
         started = time.perf_counter()
         if body.hook != HOOK:
             raise HttpProblem(400, "not-supported", [("hook", f"this service answers '{HOOK}' only")])
@@ -107,6 +112,12 @@ class HookAnswerer:
         result = evaluate(case, ruleset=self.ruleset)
         card = summary_card(result, patient_id=body.context.patientId, rules_url=rules_url,
                             ruleset=self.ruleset)
+        if self.explanations is not None and explanations_url:
+            # The link holds a random token only; the case stays in the private store.
+            token, expires_at = self.explanations.put(canonical_case_json(case), self.ruleset.sha256)
+            card = card.model_copy(update={"links": [*(card.links or []), Link(
+                label=EXPLANATION_LABEL, url=f"{explanations_url}/{token}", type="absolute")]})
+            record.details["explanation_expires"] = round(expires_at)
         record.details.update(
             outcome="evaluated", engine=result.engine.model_dump(), triage=result.triage.level,
             fired_rules=[step.rule for step in result.trace], cards=[card.uuid],
