@@ -1,7 +1,8 @@
 """CLI: the ``twitchrules`` command (click), one module per command group.
 
 ``evaluate`` runs one case; ``explain`` says why, why not and what if;
-``interview`` asks the questions that could change the triage; ``verify``
+``interview`` asks the questions that could change the triage; ``feedback`` reads
+the clinicians' feedback on cards; ``verify``
 reproduces a past decision; ``schema`` writes the JSON Schemas; ``ruleset`` validates,
 audits, diffs and locks rulesets; ``service`` runs the CDS Hooks service and the FHIR
 helpers; ``synth``, ``batch`` and ``impact`` replay a population. One place
@@ -41,6 +42,7 @@ def main() -> None:
 def _register() -> None:
     from .evaluate import evaluate_command
     from .explain import explain_command
+    from .feedback import feedback_group
     from .interview import interview_command
     from .population import batch_command, impact_command, synth_command
     from .ruleset import ruleset_group
@@ -48,7 +50,7 @@ def _register() -> None:
     from .service import fhir, serve
     from .verify import verify_command
 
-    for command in (batch_command, evaluate_command, explain_command, fhir, impact_command,
+    for command in (batch_command, evaluate_command, explain_command, feedback_group, fhir, impact_command,
                     interview_command, ruleset_group, schema_group, serve, synth_command,
                     verify_command):
         main.add_command(command)

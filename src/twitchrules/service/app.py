@@ -24,12 +24,13 @@ from twitchrules.case import case_from_json
 from twitchrules.case.reading import JsonProblem, parse_json
 from twitchrules.explain import explain_result
 from twitchrules.explain.render import explanation_html
-from twitchrules.pipeline import evaluate
 from twitchrules.fhir import load_questionnaire
+from twitchrules.pipeline import evaluate
 from twitchrules.ruleset.load import load_ruleset
 from twitchrules.ruleset.model import Ruleset
 from twitchrules.service.audit import AuditLog
 from twitchrules.service.auth import AuthError, JwtVerifier, load_jwks_file
+from twitchrules.service.cards import OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS
 from twitchrules.service.config import ServiceConfig
 from twitchrules.service.explanations import SqliteExplanationStore
 from twitchrules.service.hook import HOOK, HookAnswerer
@@ -51,6 +52,8 @@ DOCS_ASSETS_URL = "/docs-assets"
 """Where the Swagger UI and ReDoc assets of ``/docs`` and ``/redoc`` are served from."""
 
 SERVICE_ID = "twitching-assessment"
+OVERRIDE_REASONS_EXTENSION = "org.twitchrules.override-reasons"
+"""Discovery extension key listing the override reasons the service's cards offer."""
 log = logging.getLogger("twitchrules.service")
 
 
@@ -99,6 +102,11 @@ def _service_description() -> CdsService:
         usageRequirements=(
             "Needs the twitchrules assessment Questionnaire (GET /questionnaire) in the EHR."
         ),
+        # The override reasons every summary card offers (CDS Hooks 2.0 Card.overrideReasons),
+        # declared up front so an EHR can show them and a report can count them.
+        extension={OVERRIDE_REASONS_EXTENSION: [
+            {"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display}
+            for code, display in OVERRIDE_REASONS]},
     )
 
 

@@ -56,6 +56,7 @@ class CdsService(_Wire):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     prefetch: dict[str, str] | None = None
     usageRequirements: str | None = None
+    extension: dict[str, Any] | None = None
 
 
 class DiscoveryResponse(_Wire):

@@ -5,11 +5,13 @@ rule coverage; ``reproduce`` re-runs one recorded result on the ruleset it names
 the archive by its sha256) and compares it field by field; ``records`` does the same for a
 batch results file with its cases file, and finds a case in a service audit log by its
 canonical sha256; ``pack`` gathers what each page of the regulatory pack needs (the trace
-page runs the ruleset's own tests) and has ``twitchrules.ruleset`` build it.
+page runs the ruleset's own tests) and has ``twitchrules.ruleset`` build it; ``feedback``
+tallies what clinicians did with the cards of a service audit log (accepted, overridden,
+ignored) and ``feedback_render`` writes it as text, JSON or HTML with an inline SVG chart.
 
 May import: ``twitchrules.case``, ``twitchrules.ruleset``, ``twitchrules.engine``,
-``twitchrules.conclusions``, ``twitchrules.pipeline``, ``twitchrules.errors``,
-``twitchrules.version``. It sits beside the pipeline's callers (cli, service) and below them.
+``twitchrules.conclusions``, ``twitchrules.pipeline``, ``twitchrules.templates``,
+``twitchrules.errors``, ``twitchrules.version``. It sits beside the pipeline's callers (cli, service) and below them.
 """
 
 from .records import AuditCheck, BatchReport, verify_audit, verify_batch
