@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from twitchrules import evaluate, next_questions
+from twitchrules import evaluate, load_ruleset, next_questions
 from twitchrules.case.vocabulary import level_rank
 from twitchrules.fhir import load_questionnaire
 
@@ -71,15 +71,21 @@ def test_should_stop_at_the_top_level() -> None:
 
 def test_answering_every_triage_question_stops() -> None:
     """Once every triage question of the calf case is answered 'no' or in range, should_stop."""
+    ruleset = load_ruleset()
+    limits = ruleset.definitions.get("lab_limits", {})
     case = _case("self-care-intense-exercise")
-    in_range = {"potassium_mmol_l": 4.2, "magnesium_mmol_l": 0.85, "calcium_mmol_l": 2.4,
-                "b12_pmol_l": 400, "tsh_miu_l": 1.5}
-    for _ in range(20):
+    for _ in range(30):
         asked = next_questions(case)
         if asked.should_stop:
             break
         top = asked.triage_questions[0]
-        case["findings"][top.input] = in_range.get(top.input, False)
+        fact = next(f for f, name in ruleset.input_names.items() if name == top.input)
+        if ruleset.catalogue[fact].type == "boolean":
+            case["findings"][top.input] = False
+        else:  # a laboratory value in its reference interval (B12: above the indeterminate range)
+            lab = limits[fact]
+            normal = (lab["low"] + lab["high"]) / 2 if "high" in lab else lab["indeterminate_up_to"] + 100
+            case["findings"][top.input] = round(normal, 2)
     assert asked.should_stop and evaluate(case).triage.level == "self-care"
 
 
