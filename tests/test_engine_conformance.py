@@ -1,9 +1,10 @@
 """Conformance: durable-rules and CLIPS give identical results on the same ruleset.
 
-Every case file in ``rulesets/twitching/tests/`` plus 1,000 generated valid cases (seeded, so the same
-cases on every run) are evaluated on both backends. The results must be identical apart from
-``engine``: triage, differential with scores, checklist, recommendations, missing
-information, notices, and the trace (the same rules with the same conclusions, in the same
+Every case file in ``rulesets/twitching/tests/``, 1,000 generated valid cases and a synthetic
+cohort from both documented mixes (``twitchrules synth``; all seeded, so the same cases on every
+run) are evaluated on both backends; CLIPS is the default engine because these pass. The
+results must be identical apart from ``engine``: triage, differential with scores, checklist,
+recommendations, missing information, notices, and the trace (the same rules with the same conclusions, in the same
 order). The engines' own firing records must be identical too (firing order, possible rules,
 derived facts, checklist counts).
 
@@ -23,6 +24,7 @@ from twitchrules import evaluate, load_ruleset
 from twitchrules.case import build_facts, case_from_mapping
 from twitchrules.case.synthetic import generate_cases
 from twitchrules.engine import available_engines, get_backend
+from twitchrules.population import cohort_cases
 
 from .conftest import CASES_DIR, STARTER
 
@@ -85,3 +87,12 @@ def test_generated_cases_same_on_both_engines_starter() -> None:
     starter = load_ruleset(STARTER)
     cases = generate_cases(300, SEED + 1, ruleset=starter)
     assert _differences(cases, starter) == []
+
+
+@pytest.mark.parametrize(("mix", "count"), [("primary-care", 400), ("neurology", 200)])
+def test_synthetic_cohort_same_on_both_engines(bundled: Any, mix: str, count: int) -> None:
+    """A synthetic cohort (what 'twitchrules synth' draws) gives the same results on both engines."""
+    cases = list(cohort_cases(count, seed=SEED, mix=mix))
+    assert len(cases) == count
+    problems = _differences(cases, bundled)
+    assert problems == [], f"{len(problems)} of {count} differ; first: {problems[:3]}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..case import Case
 from ..case.vocabulary import CONTRACT_VERSION
-from ..engine import available_engines, cached_ruleset
+from ..engine import available_engines, cached_ruleset, default_engine
 from ..engine.registry import ENGINES
 from ..errors import RulesetError, TwitchrulesError
 from ..pipeline import evaluate
@@ -127,7 +127,7 @@ def choose_reproducing_engine(recorded_engine: str) -> tuple[str, str | None]:
         return key, None
     if not usable:
         raise VerifyInputError([("engine", "no rule engine can run on this Python")])
-    substitute = usable[0]
+    substitute = default_engine()
     why = ("cannot run on this Python" if key in ENGINES
            else "is not an engine this package knows")
     return substitute, (f"the result was made with engine '{recorded_engine}', which {why}; re-run with "
