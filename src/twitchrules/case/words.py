@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 _WORDS_FILE = Path(__file__).with_name("words.yaml")
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (the package's own file: no hostile input)."""
 
 
 class _Words(BaseModel):
@@ -83,5 +85,5 @@ class ContractWords(_Words):
 @cache
 def contract_words() -> ContractWords:
     """The contract's words, read once from ``words.yaml``."""
-    data = yaml.safe_load(_WORDS_FILE.read_text(encoding="utf-8"))
+    data = yaml.load(_WORDS_FILE.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
     return ContractWords.model_validate(data)

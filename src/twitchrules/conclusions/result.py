@@ -7,6 +7,7 @@ the alias ``for``; ``to_dict()`` and ``to_json()`` always use the contract names
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,10 @@ from ..case.vocabulary import CONDITIONS, CONTRACT_VERSION, TRIAGE_LEVELS
 
 TriageLevel = Literal[TRIAGE_LEVELS]  # type: ignore[valid-type]
 ConditionId = Literal[CONDITIONS]  # type: ignore[valid-type]
+
+
+_FLOAT_WRITTEN_OTHERWISE = re.compile(r"\de-\d|0\.0000\d")
+"""Where pydantic's JSON may write a float otherwise than Python's ``repr`` (|x| < 1e-4)."""
 
 
 class _Out(BaseModel):
@@ -169,5 +174,21 @@ class Result(_Out):
         return self.model_dump(mode="json", by_alias=True)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The result as JSON text; the same case and ruleset always give the same bytes."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        """The result as JSON text; the same case and ruleset always give the same bytes.
+
+        The bytes are those of ``json.dumps(self.to_dict(), indent=indent,
+        ensure_ascii=False)`` (the format results have always had), made by pydantic's own
+        serialiser: ``indent=2`` (for people) is ``model_dump_json`` as it is; the compact
+        form (``indent=None``, for machines) re-spaces it through the C JSON codec. A float
+        pydantic writes differently from Python (``0.00001`` for ``1e-05``: only magnitudes
+        below 1e-4) sends that one result through ``to_dict`` instead.
+        """
+        try:
+            text = self.model_dump_json(by_alias=True, indent=indent)
+        except ValueError:  # e.g. a lone surrogate, which Python's json writes as an escape
+            return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if indent is None:
+            return json.dumps(json.loads(text), ensure_ascii=False)
+        if _FLOAT_WRITTEN_OTHERWISE.search(text):
+            return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return text

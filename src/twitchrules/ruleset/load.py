@@ -1,11 +1,11 @@
 """Load: a ruleset file or folder -> one merged document -> a checked ``Ruleset``.
 
-YAML is read with a safe loader that also refuses aliases (``*name``: an alias bomb expands
-to gigabytes), nesting deeper than ``MAX_DEPTH`` levels and a key given twice in a mapping;
-JSON is read by the case package's strict reader, with the same limits. Nothing is
-evaluated. A folder's
-files are merged in sorted path order: exactly one holds the header, the others may add
-``rules`` and ``passages``. The sha256 is taken over the merged content as canonical JSON
+YAML is read with a safe loader (libyaml's scanner and parser where PyYAML has them) that
+also refuses aliases (``*name``: an alias bomb expands to gigabytes), nesting deeper than
+``MAX_DEPTH`` levels and a key given twice in a mapping; JSON is read by the case package's
+strict reader, with the same limits. Nothing is evaluated. A folder's files are merged in
+sorted path order: exactly one holds the header, the others may add ``rules`` and
+``passages``. The sha256 is taken over the merged content as canonical JSON
 (sorted keys, no whitespace), so formatting and the order of files on disk do not change it.
 """
 
@@ -32,40 +32,40 @@ MAX_DEPTH = MAX_JSON_DEPTH
 """Deepest nesting of mappings and lists a ruleset document may have (the bundled one needs 12)."""
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as text, as JSON would, and refuses what can explode.
+class _Hardened:
+    """What a ruleset's YAML loader refuses, on top of a safe loader: what can explode.
 
     Aliases are refused when the document is composed, before anything is expanded, so an
-    alias bomb costs nothing; so are nesting past ``MAX_DEPTH`` and duplicate keys.
+    alias bomb costs nothing; so are nesting past ``MAX_DEPTH`` and duplicate keys. Dates
+    stay text, as JSON would give them. Mixed into both loaders below, so the C and the
+    pure-Python loader refuse the same documents with the same words.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, refusing an alias or a node nested past ``MAX_DEPTH``."""
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]
+            mark = self.peek_event().start_mark  # type: ignore[attr-defined]
             raise yaml.composer.ComposerError(
                 None, None, "an alias (*name) is not allowed in a ruleset: write the value out", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
                 raise yaml.composer.ComposerError(
                     None, None, f"the document is nested deeper than {MAX_DEPTH} levels", mark)
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         """Construct a mapping, refusing a key given twice (the last one would silently win)."""
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)  # merge keys (<<) first, as the base constructor does
+            self.flatten_mapping(node)  # type: ignore[attr-defined]  # merge keys (<<) first
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
             try:
                 duplicate = key in seen
                 seen.add(key)
@@ -74,13 +74,39 @@ class _Loader(yaml.SafeLoader):
             if duplicate:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _PyLoader(_Hardened, yaml.SafeLoader):
+    """The hardened safe loader in pure Python (where PyYAML was built without libyaml)."""
+
+
+_LOADERS: list[type[Any]] = [_PyLoader]
+
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)  # None: no libyaml
+
+if _CParser is not None:
+    class _CLoader(_Hardened, yaml.composer.Composer, _CParser,  # type: ignore[misc]
+                   yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """The hardened safe loader on libyaml: C scans and parses, the composer above
+        (with its refusals) builds the nodes from the C parser's events."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _LOADERS.insert(0, _CLoader)
+
+_Loader: type[Any] = _LOADERS[0]
+"""The loader rulesets are read with: libyaml's parser when PyYAML has it, else pure Python."""
+
+for _loader in _LOADERS:
+    _loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 def _read_document(path: Path, display: str) -> Any:
@@ -96,7 +122,15 @@ def _read_document(path: Path, display: str) -> Any:
         where = f"{display}: {problem.location}" if problem.location else display
         raise RulesetError([(where, problem.message)]) from None
     except (yaml.YAMLError, RecursionError) as error:
-        raise RulesetError([(display, f"is not valid YAML: {error}")]) from None
+        raise RulesetError([(display, f"is not valid YAML: {_in_our_words(error)}")]) from None
+
+
+def _in_our_words(error: BaseException) -> BaseException:
+    """libyaml stops at 1,000 levels before the composer sees 64: say it as the composer does."""
+    if isinstance(error, yaml.MarkedYAMLError) and "maximum nesting depth" in str(error.problem):
+        return yaml.composer.ComposerError(
+            None, None, f"the document is nested deeper than {MAX_DEPTH} levels", error.problem_mark)
+    return error
 
 
 def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
