@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The suite (and every process it starts) keeps its disk cache to itself, not in the user's.
+if not os.environ.get("TWITCHRULES_CACHE_DIR"):
+    _CACHE = tempfile.mkdtemp(prefix="twitchrules-test-cache-")
+    os.environ["TWITCHRULES_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "tests" / "fixtures" / "starter"

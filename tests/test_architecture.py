@@ -10,12 +10,12 @@ import twitchrules
 PACKAGE = Path(twitchrules.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 
-LEAVES = {"errors", "resources", "version", "templates"}
+LEAVES = {"errors", "resources", "version", "templates", "diskcache"}
 ALLOWED: dict[str, set[str]] = {
-    "errors": set(), "resources": set(), "version": set(), "templates": set(),
-    "case": {"errors"},
-    "ruleset": {"case", "errors", "resources", "templates"},
-    "engine": {"case", "ruleset", "errors"},
+    "errors": set(), "resources": set(), "version": set(), "templates": set(), "diskcache": set(),
+    "case": {"errors", "diskcache"},
+    "ruleset": {"case", "errors", "resources", "templates", "diskcache", "version"},
+    "engine": {"case", "ruleset", "errors", "diskcache", "version"},
     "conclusions": {"case", "ruleset", "engine", "errors"},
     "pipeline": {"case", "ruleset", "engine", "conclusions", "errors", "version"},
     "outputs": {"case", "ruleset", "conclusions", "templates", "errors", "version"},

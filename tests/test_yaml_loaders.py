@@ -1,6 +1,6 @@
 """The ruleset YAML loaders: libyaml's where PyYAML has it, and it refuses what the Python one does.
 
-``ruleset.load`` reads YAML with libyaml's scanner and parser (``yaml.CParser``) under the
+``ruleset.yaml_reader`` reads YAML with libyaml's scanner and parser (``yaml.CParser``) under the
 hardened composer; the pure-Python loader is the fallback. Both must give the same
 documents and refuse the same hostile input (aliases, deep nesting, duplicate keys).
 """
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from twitchrules.resources import bundled_ruleset_path
-from twitchrules.ruleset import load
+from twitchrules.ruleset import yaml_reader as load
 
 LOADERS = load._LOADERS
 

@@ -9,15 +9,15 @@ ruleset adds the words of the facts its rules derive (``ruleset.vocabulary`` joi
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import diskcache
+
 _WORDS_FILE = Path(__file__).with_name("words.yaml")
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader where PyYAML has it (the package's own file: no hostile input)."""
 
 
 class _Words(BaseModel):
@@ -84,6 +84,20 @@ class ContractWords(_Words):
 
 @cache
 def contract_words() -> ContractWords:
-    """The contract's words, read once from ``words.yaml``."""
-    data = yaml.load(_WORDS_FILE.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
-    return ContractWords.model_validate(data)
+    """The contract's words, read once from ``words.yaml`` (kept as JSON in the disk cache,
+    so a process that finds them there does not import PyYAML)."""
+    text = _WORDS_FILE.read_bytes()
+    entry = diskcache.entry_name("words", text) + ".json"
+    cached = diskcache.read_entry(entry)
+    if cached is not None:
+        try:
+            return ContractWords.model_validate_json(cached)
+        except ValueError:
+            diskcache.forget_entry(entry)
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)  # noqa: S506
+    words = ContractWords.model_validate(data)
+    diskcache.write_entry(entry, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return words

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import click
 
+from .. import diskcache
 from ..errors import TwitchrulesError
 from ..version import __version__
 
@@ -35,8 +36,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="twitchrules")
-def main() -> None:
+@click.option("--no-cache", is_flag=True, default=False,
+              help="Do not read or write the disk cache of checked rulesets and compiled engine "
+              f"images (the same as {diskcache.ENV_OFF}=1).")
+def main(no_cache: bool) -> None:
     """Clinical decision support for muscle twitching, every answer traced to its rule."""
+    if no_cache:
+        diskcache.disable()
 
 
 def _register() -> None:

@@ -38,18 +38,24 @@ arity and the error swallowed), so nothing here lets clipspy hand a fact to Pyth
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 import threading
 from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import clips
 
+from .. import diskcache
 from ..case.facts import FactValue
 from ..case.vocabulary import CHECKLIST_COUNTER
 from ..errors import EngineError
 from ..ruleset.conditions import All, Any_, Atom, Condition, Unknown
+from ..version import __version__
 from .program import DEFINITE, CompiledRule, Program
 from .session import EngineRun, Session
 
@@ -63,7 +69,7 @@ _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def version() -> str:
     """The installed clipspy version (it bundles its own CLIPS build)."""
-    return metadata.version("clipspy")
+    return str(getattr(clips, "__version__", "") or metadata.version("clipspy"))
 
 
 def _string(text: str) -> str:
@@ -279,24 +285,26 @@ def constructs(program: Program, *, live: bool = False) -> list[str]:
 
 
 class _Errors(clips.Router):  # type: ignore[misc]
-    """Collects what CLIPS writes to ``stderr`` during a run (an error there fails it)."""
+    """Collects what CLIPS writes to ``stderr`` during a run (an error there fails it), and
+    keeps its warnings (``stdwrn``: saving an image warns about constraints) off stdout."""
 
     def __init__(self) -> None:
         super().__init__("twitchrules-errors", 30)
         self.messages: list[str] = []
+        self.warnings: list[str] = []
 
     def query(self, name: str) -> bool:
-        return name == "stderr"
+        return name in ("stderr", "stdwrn")
 
     def write(self, name: str, message: str) -> None:
-        self.messages.append(message)
+        (self.messages if name == "stderr" else self.warnings).append(message)
 
 
 class _Environment:
     """One CLIPS environment with the program built into it."""
 
     def __init__(self, program: Program, built: list[str], slots: Mapping[str, str],
-                 live: bool) -> None:
+                 live: bool, image: Path | None = None) -> None:
         self.program = program
         self.live = live
         self.env = clips.Environment()
@@ -305,8 +313,11 @@ class _Environment:
         self.session: Session | None = None
         if live:
             self.env.define_function(self._fire, _FIRE)
-        for construct in built:
-            self.env.build(construct)
+        if image is not None:  # the same constructs, saved by an earlier process
+            self.env.load(str(image), binary=True)
+        else:
+            for construct in built:
+                self.env.build(construct)
         self.facts = tuple(slots)
         self.assert_case = self.env.find_function(_CASE)
         self.trace = self.env.find_global("trace")
@@ -358,13 +369,27 @@ class ClipsBackend:
         self._slots = slot_names(program)
         self._pool: list[_Environment] = []
         self._lock = threading.Lock()
+        # Native mode only: live rules call a Python function no image can hold.
+        self._image = None if live else _image_name(program, self.version, self._constructs)
         try:
             self._pool.append(self._new_environment())
         except clips.CLIPSError as error:
             raise EngineError(f"CLIPS refused the compiled program: {error}") from error
 
     def _new_environment(self) -> _Environment:
-        return _Environment(self.program, self._constructs, self._slots, self.live)
+        """An environment with the program in it: from the cached binary image when there is
+        a sound one, else built from the constructs (and the image saved for next time)."""
+        if self._image is not None:
+            image = _cached_image(self._image)
+            if image is not None:
+                try:
+                    return _Environment(self.program, self._constructs, self._slots, False, image)
+                except clips.CLIPSError:
+                    diskcache.forget_entry(image.name)
+        environment = _Environment(self.program, self._constructs, self._slots, self.live)
+        if self._image is not None:
+            _save_image(environment, self._image)
+        return environment
 
     def run(self, facts: Mapping[str, FactValue]) -> EngineRun:
         """Assert the case fact, let the rules chain, and return the firing record."""
@@ -384,6 +409,54 @@ class ClipsBackend:
         if session.error is not None:
             raise EngineError(f"CLIPS run failed: {session.error}") from session.error
         return session.run
+
+
+def _image_name(program: Program, engine_version: str, built: list[str]) -> str:
+    """The cache entry prefix of a program's CLIPS binary image: ruleset sha256, package and
+    clipspy versions, and every construct (so a change of this module is a new image)."""
+    return diskcache.entry_name("clips", program.ruleset.sha256, __version__, engine_version,
+                                *built)
+
+
+def _cached_image(prefix: str) -> Path | None:
+    """A cached image whose bytes match the digest in its name (others are removed)."""
+    folder = diskcache.cache_dir()
+    if folder is None:
+        return None
+    for path in sorted(folder.glob(f"{prefix}-*.bin")):
+        try:
+            sound = path.name == f"{prefix}-{_digest(path.read_bytes())}.bin"
+        except OSError:
+            continue
+        if sound:
+            return path
+        diskcache.forget_entry(path.name)
+    return None
+
+
+def _save_image(environment: _Environment, prefix: str) -> None:
+    """Save a freshly built environment's constructs as a binary image, named by its digest
+    and renamed into place whole (two processes saving at once write the same file)."""
+    folder = diskcache.cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{prefix}.", dir=folder)
+        os.close(handle)
+        try:
+            environment.env.save(temporary, binary=True)
+            name = f"{prefix}-{_digest(Path(temporary).read_bytes())}.bin"
+            os.replace(temporary, folder / name)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+    except (OSError, clips.CLIPSError):
+        pass  # no image this time: the next process builds the constructs again
+    environment.errors.warnings.clear()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def create(program: Program) -> ClipsBackend:

@@ -11,15 +11,16 @@ sorted path order: exactly one holds the header, the others may add ``rules`` an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import diskcache
 from ..case.reading import MAX_JSON_DEPTH, JsonProblem, parse_json
 from ..errors import RulesetError
-from ..resources import bundled_ruleset_path
-from .model import Ruleset
+from ..resources import bundled_ruleset_path, schema_path
+from ..version import __version__
+from .model import Ruleset, canonical_sha256
 from .validate import ruleset_from_document
 
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -28,85 +29,11 @@ RESERVED = frozenset({"releases", "tests", "hazards.yaml", "reviews.jsonl"})
 cases, its hazard log and its review log. They are never merged into the ruleset."""
 
 
+_CACHE_FORMAT = "1"
+"""The layout of a cached ruleset entry (a new layout is a new entry name)."""
+
 MAX_DEPTH = MAX_JSON_DEPTH
 """Deepest nesting of mappings and lists a ruleset document may have (the bundled one needs 12)."""
-
-
-class _Hardened:
-    """What a ruleset's YAML loader refuses, on top of a safe loader: what can explode.
-
-    Aliases are refused when the document is composed, before anything is expanded, so an
-    alias bomb costs nothing; so are nesting past ``MAX_DEPTH`` and duplicate keys. Dates
-    stay text, as JSON would give them. Mixed into both loaders below, so the C and the
-    pure-Python loader refuse the same documents with the same words.
-    """
-
-    _depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        """Compose one node, refusing an alias or a node nested past ``MAX_DEPTH``."""
-        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]
-            mark = self.peek_event().start_mark  # type: ignore[attr-defined]
-            raise yaml.composer.ComposerError(
-                None, None, "an alias (*name) is not allowed in a ruleset: write the value out", mark)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
-                raise yaml.composer.ComposerError(
-                    None, None, f"the document is nested deeper than {MAX_DEPTH} levels", mark)
-            return super().compose_node(parent, index)  # type: ignore[misc]
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        """Construct a mapping, refusing a key given twice (the last one would silently win)."""
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)  # type: ignore[attr-defined]  # merge keys (<<) first
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: the base constructor says so
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
-
-
-class _PyLoader(_Hardened, yaml.SafeLoader):
-    """The hardened safe loader in pure Python (where PyYAML was built without libyaml)."""
-
-
-_LOADERS: list[type[Any]] = [_PyLoader]
-
-_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)  # None: no libyaml
-
-if _CParser is not None:
-    class _CLoader(_Hardened, yaml.composer.Composer, _CParser,  # type: ignore[misc]
-                   yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
-        """The hardened safe loader on libyaml: C scans and parses, the composer above
-        (with its refusals) builds the nodes from the C parser's events."""
-
-        def __init__(self, stream: str) -> None:
-            _CParser.__init__(self, stream)
-            yaml.composer.Composer.__init__(self)
-            yaml.constructor.SafeConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-
-    _LOADERS.insert(0, _CLoader)
-
-_Loader: type[Any] = _LOADERS[0]
-"""The loader rulesets are read with: libyaml's parser when PyYAML has it, else pure Python."""
-
-for _loader in _LOADERS:
-    _loader.yaml_implicit_resolvers = {
-        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
 
 def _read_document(path: Path, display: str) -> Any:
@@ -117,20 +44,21 @@ def _read_document(path: Path, display: str) -> Any:
     try:
         if path.suffix == ".json":
             return parse_json(text)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except JsonProblem as problem:
         where = f"{display}: {problem.location}" if problem.location else display
         raise RulesetError([(where, problem.message)]) from None
-    except (yaml.YAMLError, RecursionError) as error:
-        raise RulesetError([(display, f"is not valid YAML: {_in_our_words(error)}")]) from None
+    from .yaml_reader import YamlProblem, read_yaml  # PyYAML only when YAML is read
+
+    try:
+        return read_yaml(text)
+    except YamlProblem as problem:
+        raise RulesetError([(display, f"is not valid YAML: {problem}")]) from None
 
 
-def _in_our_words(error: BaseException) -> BaseException:
-    """libyaml stops at 1,000 levels before the composer sees 64: say it as the composer does."""
-    if isinstance(error, yaml.MarkedYAMLError) and "maximum nesting depth" in str(error.problem):
-        return yaml.composer.ComposerError(
-            None, None, f"the document is nested deeper than {MAX_DEPTH} levels", error.problem_mark)
-    return error
+def _folder_files(path: Path) -> list[Path]:
+    """The files of a ruleset folder that are merged, in merge order (sorted paths)."""
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES
+                  and p.relative_to(path).parts[0] not in RESERVED)
 
 
 def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -142,8 +70,7 @@ def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
         return document, [path.name] * len(document.get("rules") or [])
     if not path.is_dir():
         raise RulesetError([(str(path), "no such ruleset file or folder")])
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES
-                   and p.relative_to(path).parts[0] not in RESERVED)
+    files = _folder_files(path)
     merged: dict[str, Any] = {}
     rule_files: list[str] = []
     header_file = None
@@ -174,11 +101,71 @@ def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
 def load_ruleset(path: str | Path | None = None) -> Ruleset:
     """Load and check a ruleset file or folder (default: the bundled ruleset).
 
+    A ruleset that passed its checks is kept in the disk cache (``twitchrules.diskcache``),
+    keyed by every byte it is read from, the schema and the package version; the next
+    process reads it from there without the JSON Schema pass (the semantic checks still
+    run). A corrupt entry is removed and the ruleset read again.
+
     Raises ``RulesetError`` naming the file, the rule id and the field of every problem.
     """
     target = Path(path) if path is not None else bundled_ruleset_path()
+    entry = _cache_entry(target)
+    cached = _from_cache(entry, str(target)) if entry is not None else None
+    if cached is not None:
+        return cached
     document, rule_files = read_merged(target)
-    return ruleset_from_document(document, rule_files, str(target))
+    ruleset = ruleset_from_document(document, rule_files, str(target))
+    if entry is not None:
+        _store(entry, ruleset, rule_files)
+    return ruleset
+
+
+def _cache_entry(target: Path) -> str | None:
+    """The disk cache entry of a ruleset file or folder: a digest of every byte it is read
+    from (names and contents), the schema and the package version; ``None``: cache off."""
+    if diskcache.cache_dir() is None:
+        return None
+    try:
+        if target.is_file():
+            files = [(target.name, target)]
+        elif target.is_dir():
+            files = [(file.relative_to(target).as_posix(), file) for file in _folder_files(target)]
+        else:
+            return None
+        parts: list[str | bytes] = [__version__, _CACHE_FORMAT, schema_path("ruleset").read_bytes()]
+        for display, file in files:
+            parts += [display, file.read_bytes()]
+    except OSError:
+        return None  # read again below, where the error is reported
+    return diskcache.entry_name("ruleset", *parts) + ".json"
+
+
+def _from_cache(entry: str, path: str) -> Ruleset | None:
+    """The ruleset a cache entry holds, or ``None`` (missing, or corrupt: then removed)."""
+    data = diskcache.read_entry(entry)
+    if data is None:
+        return None
+    try:
+        stored = json.loads(data)
+        document, rule_files = stored["document"], stored["rule_files"]
+        if canonical_sha256(document) != stored["sha256"]:
+            raise ValueError("the document does not match its sha256")
+        return ruleset_from_document(document, rule_files, path, schema_checked=True)
+    except (ValueError, KeyError, TypeError, RulesetError):
+        diskcache.forget_entry(entry)
+        return None
+
+
+def _store(entry: str, ruleset: Ruleset, rule_files: list[str]) -> None:
+    """Keep a checked ruleset's document for the next process (when JSON holds it exactly)."""
+    document = dict(ruleset.data)
+    try:
+        text = json.dumps({"sha256": ruleset.sha256, "rule_files": rule_files,
+                           "document": document}, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text)["document"] == document:  # e.g. no integer mapping keys
+        diskcache.write_entry(entry, text.encode("utf-8"))
 
 
 def is_valid_ruleset(path: str | Path | None = None) -> bool:

@@ -13,9 +13,8 @@ import difflib
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from packaging.version import InvalidVersion, Version
 
 from ..case.facts import COUNTERS, FactSpec, fact_catalogue
@@ -25,6 +24,9 @@ from ..resources import schema_path
 from .conditions import Atom, atoms, parse_condition
 from .model import Rule, Ruleset, canonical_sha256
 
+if TYPE_CHECKING:
+    import jsonschema
+
 CONCLUSION_KINDS: tuple[str, ...] = (
     "assert", "triage", "checklist", "evidence", "recommend", "notice",
 )
@@ -32,6 +34,8 @@ CONCLUSION_KINDS: tuple[str, ...] = (
 
 @lru_cache(maxsize=1)
 def _schema_validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # only when a ruleset is checked: a cached ruleset never imports it
+
     schema = json.loads(schema_path("ruleset").read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
@@ -48,6 +52,8 @@ def _locate(document: Mapping[str, Any], rule_files: list[str], path: list[Any])
 
 
 def _schema_problems(document: Mapping[str, Any], rule_files: list[str]) -> list[tuple[str, str]]:
+    import jsonschema
+
     problems = []
     errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(e.path))
     for error in errors:
@@ -242,13 +248,18 @@ class _Checker:
 
 
 def ruleset_from_document(
-    document: Any, rule_files: list[str] | None = None, path: str = "<memory>"
+    document: Any, rule_files: list[str] | None = None, path: str = "<memory>", *,
+    schema_checked: bool = False,
 ) -> Ruleset:
-    """Check a merged ruleset document and build the ``Ruleset``; raise ``RulesetError``."""
+    """Check a merged ruleset document and build the ``Ruleset``; raise ``RulesetError``.
+
+    ``schema_checked`` skips the JSON Schema (the slow part) for a document that passed it
+    before, byte for byte (the disk cache of ``load``); the semantic checks always run.
+    """
     if not isinstance(document, dict):
         raise RulesetError([(path, "must hold a mapping at the top")])
     rule_files = rule_files or [path] * len(document.get("rules") or [])
-    problems = _schema_problems(document, rule_files)
+    problems = [] if schema_checked else _schema_problems(document, rule_files)
     if problems:
         raise RulesetError([(f"{path}: {loc}", msg) for loc, msg in problems])
     checker = _Checker(document, rule_files)

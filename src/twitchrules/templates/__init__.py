@@ -11,14 +11,20 @@ May import: nothing of twitchrules (a leaf every stage may use).
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 @cache
 def environment() -> jinja2.Environment:
-    """The shared environment: package templates, autoescape, strict undefined names."""
+    """The shared environment: package templates, autoescape, strict undefined names.
+
+    Jinja2 is imported here, on the first page rendered, not when twitchrules is imported.
+    """
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("twitchrules", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),

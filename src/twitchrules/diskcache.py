@@ -1,0 +1,104 @@
+"""Disk cache: where checked rulesets and compiled engine images are kept between processes.
+
+The cache lives in the user's cache directory, ``$XDG_CACHE_HOME/twitchrules`` (by default
+``~/.cache/twitchrules``), or where ``TWITCHRULES_CACHE_DIR`` says. It is turned off by
+``TWITCHRULES_NO_CACHE=1`` (any value but ``""`` and ``0``) or by the CLI's ``--no-cache``
+(which calls ``disable``). Nothing in it is needed: every entry is rebuilt when missing,
+unreadable or corrupt, so deleting the folder is always safe.
+
+An entry's name is a digest of everything it depends on (see ``entry_name``); an entry is
+written to a temporary file in the same folder and renamed into place, so two processes
+starting at once each see a whole file or none, and the last rename wins with the same
+content. Shared leaf: imports nothing of twitchrules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+ENV_DIR = "TWITCHRULES_CACHE_DIR"
+"""The environment variable that moves the cache folder."""
+
+ENV_OFF = "TWITCHRULES_NO_CACHE"
+"""The environment variable that turns the cache off (``1``; ``0`` or empty leave it on)."""
+
+_disabled = False
+
+
+def disable() -> None:
+    """Turn the disk cache off for the rest of this process (``--no-cache``)."""
+    global _disabled
+    _disabled = True
+    os.environ[ENV_OFF] = "1"  # processes started from here (workers) do the same
+
+
+def cache_dir() -> Path | None:
+    """The cache folder (not created yet), or ``None`` when the cache is turned off."""
+    if _disabled or os.environ.get(ENV_OFF, "") not in ("", "0"):
+        return None
+    explicit = os.environ.get(ENV_DIR)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "twitchrules"
+
+
+def entry_name(kind: str, *parts: str | bytes) -> str:
+    """A file name for an entry of ``kind`` that depends on exactly ``parts``."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return f"{kind}-{digest.hexdigest()[:40]}"
+
+
+def read_entry(name: str) -> bytes | None:
+    """The bytes of entry ``name``, or ``None`` (cache off, missing or unreadable)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        return (folder / name).read_bytes()
+    except OSError:
+        return None
+
+
+def entry_path(name: str) -> Path | None:
+    """The path of entry ``name`` when it exists and the cache is on, else ``None``."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    path = folder / name
+    return path if path.is_file() else None
+
+
+def write_entry(name: str, data: bytes) -> bool:
+    """Write entry ``name`` whole (temporary file + rename); ``False`` when it could not."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, folder / name)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+def forget_entry(name: str) -> None:
+    """Remove entry ``name`` (found corrupt), ignoring a file another process removed."""
+    folder = cache_dir()
+    if folder is not None:
+        (folder / name).unlink(missing_ok=True)

@@ -1,0 +1,152 @@
+"""The disk cache: checked rulesets and CLIPS images reused across processes, never trusted blindly.
+
+Each test points ``TWITCHRULES_CACHE_DIR`` at its own empty folder and runs the real CLI in
+real processes: the first run fills the cache, the next reads it; corrupt entries are
+removed and rebuilt; two processes starting together both succeed; ``--no-cache`` and
+``TWITCHRULES_NO_CACHE=1`` leave the folder empty. Results are the same bytes every time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twitchrules import diskcache, load_ruleset
+from twitchrules.ruleset import canonical_sha256
+
+from .conftest import EXAMPLES, STARTER
+
+EXE = shutil.which("twitchrules") or str(Path(sys.executable).parent / "twitchrules")
+CASE = str(EXAMPLES / "mark.json")
+HEAVY = ("fastapi", "fhir", "jsonschema", "durable", "dask", "distributed", "jinja2", "yaml")
+_REPORT_HEAVY = (
+    "import sys, atexit\n"
+    f"HEAVY = {HEAVY!r}\n"
+    "atexit.register(lambda: sys.stderr.write('HEAVY ' + ' '.join(sorted("
+    "{m.split('.')[0] for m in sys.modules if m.split('.')[0] in HEAVY})) + '\\n'))\n"
+)
+
+
+def _env(folder: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != diskcache.ENV_OFF}
+    return {**env, diskcache.ENV_DIR: str(folder), **extra}
+
+
+def _evaluate(folder: Path, *options: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *options, "evaluate", CASE, "--format", "json"], capture_output=True,
+                          text=True, env=_env(folder, **extra), timeout=120)
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def test_second_process_reads_the_cache_and_gives_the_same_bytes(tmp_path: Path) -> None:
+    """The first run writes a ruleset entry and a CLIPS image; the second reuses them with the
+    same bytes out; --no-cache and TWITCHRULES_NO_CACHE=1 give them too and write nothing."""
+    first = _evaluate(tmp_path)
+    assert first.returncode == 0, first.stderr
+    names = _entries(tmp_path)
+    assert [name.split("-")[0] for name in names] == ["clips", "ruleset"], names
+    stamps = {name: (tmp_path / name).stat().st_mtime_ns for name in names}
+    second = _evaluate(tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert {name: (tmp_path / name).stat().st_mtime_ns for name in _entries(tmp_path)} == stamps
+    assert _evaluate(tmp_path / "a", "--no-cache").stdout == first.stdout
+    assert _evaluate(tmp_path / "b", **{diskcache.ENV_OFF: "1"}).stdout == first.stdout
+    assert _entries(tmp_path / "a") == _entries(tmp_path / "b") == []
+
+
+def test_warm_import_and_evaluate_import_no_heavy_module(tmp_path: Path) -> None:
+    """'import twitchrules' and a warm 'twitchrules evaluate' (text and JSON) import no FastAPI,
+    FHIR, jsonschema, durable-rules, Dask, Jinja2 or PyYAML."""
+    warm = subprocess.run([EXE, "evaluate", CASE], capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=120)
+    assert warm.returncode == 0, warm.stderr
+    imported = subprocess.run([sys.executable, "-c", _REPORT_HEAVY + "import twitchrules"],
+                              capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+    assert imported.stderr.strip() == "HEAVY", imported.stderr
+    for output_format in ("text", "json"):
+        cli = (_REPORT_HEAVY + "sys.argv = ['twitchrules', 'evaluate', sys.argv[1], '--format', "
+               "sys.argv[2]]\nfrom twitchrules.cli import main\nmain()")
+        done = subprocess.run([sys.executable, "-c", cli, CASE, output_format], capture_output=True,
+                              text=True, env=_env(tmp_path), timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == "HEAVY", (output_format, done.stderr)
+
+
+def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
+    """A garbage ruleset entry and a CLIPS image whose bytes no longer match its name are
+    removed (the image never loaded) and rebuilt; the result does not change."""
+    good = _evaluate(tmp_path)
+    [entry] = [tmp_path / name for name in _entries(tmp_path) if name.startswith("ruleset-")]
+    [image] = [tmp_path / name for name in _entries(tmp_path) if name.startswith("clips-")]
+    text = entry.read_text(encoding="utf-8")
+    entry.write_bytes(b"\x00\xff not json")
+    data = bytearray(image.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    image.write_bytes(bytes(data))
+    again = _evaluate(tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == good.stdout
+    assert json.loads(entry.read_text(encoding="utf-8")) == json.loads(text)
+    images = [name for name in _entries(tmp_path) if name.startswith("clips-")]
+    assert len(images) == 1 and (tmp_path / images[0]).read_bytes() != bytes(data)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong-sha", "not-a-ruleset"])
+def test_damaged_ruleset_entry_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             damage: str) -> None:
+    """A truncated entry, one whose document no longer matches its sha256, or one that no
+    longer passes the semantic checks, is replaced by the ruleset read from its files."""
+    monkeypatch.setenv(diskcache.ENV_DIR, str(tmp_path))
+    reference = load_ruleset(STARTER)
+    [entry] = [tmp_path / name for name in _entries(tmp_path) if name.startswith("ruleset-")]
+    text = entry.read_text(encoding="utf-8")
+    stored = json.loads(text)
+    if damage == "truncated":
+        entry.write_text(text[: len(text) // 2], encoding="utf-8")
+    elif damage == "wrong-sha":
+        stored["document"]["version"] = "9.9.9"
+        entry.write_text(json.dumps(stored), encoding="utf-8")
+    else:
+        stored["document"]["rules"][0]["when"] = {"fact": "no_such_fact", "is": True}
+        stored["sha256"] = canonical_sha256(stored["document"])
+        entry.write_text(json.dumps(stored), encoding="utf-8")
+    again = load_ruleset(STARTER)
+    assert again.sha256 == reference.sha256 and again.version == reference.version
+    assert json.loads(entry.read_text(encoding="utf-8")) == json.loads(text)
+
+
+def test_processes_starting_at_once(tmp_path: Path) -> None:
+    """Three processes filling an empty cache together all succeed with the same bytes as an
+    uncached run, and leave whole entries only (no temporary files)."""
+    command = [EXE, "evaluate", CASE, "--format", "json"]
+    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=_env(tmp_path)) for _ in range(3)]
+    outputs = [process.communicate(timeout=180) for process in running]
+    assert [process.returncode for process in running] == [0, 0, 0], outputs
+    assert {stdout for stdout, _ in outputs} == {_evaluate(tmp_path / "off", "--no-cache").stdout}
+    names = _entries(tmp_path)
+    assert names and not any(name.startswith(".") for name in names), names
+
+
+def test_edited_ruleset_is_a_new_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing one byte of a ruleset file makes a new entry: the old one is never served."""
+    monkeypatch.setenv(diskcache.ENV_DIR, str(tmp_path / "cache"))
+    folder = tmp_path / "starter"
+    shutil.copytree(STARTER, folder)
+    before = load_ruleset(folder)
+    header = folder / "ruleset.yaml"
+    header.write_text(header.read_text(encoding="utf-8").replace(
+        f"version: {before.version}", "version: 9.9.9", 1), encoding="utf-8")
+    after = load_ruleset(folder)
+    assert after.version == "9.9.9" and after.sha256 != before.sha256
+    assert len([n for n in _entries(tmp_path / "cache") if n.startswith("ruleset-")]) == 2
