@@ -53,16 +53,24 @@ def test_native_mode_matches_live_mode(which: str, bundled: Any) -> None:
 
 
 def test_no_fact_survives_a_case(starter_ruleset: Path) -> None:
-    """After a run the environment holds no fact; the next case starts from nothing."""
+    """One reset per case: after a case the environment holds that case's facts only, the same
+    as a fresh environment that ran nothing before it."""
     from twitchrules.engine import clips_backend
 
-    backend = get_backend(load_ruleset(starter_ruleset), "clips")
-    assert isinstance(backend, clips_backend.ClipsBackend)
-    evaluate(base_case(weakness=True, muscle_wasting=True), ruleset=starter_ruleset,
-             engine="clips")
-    for environment in backend._pool:
-        assert environment.env.eval("(length$ (get-fact-list))") == 0
-        assert environment.trace.value == ()
+    ruleset = load_ruleset(starter_ruleset)
+    program = compile_program(ruleset)
+    used, fresh = clips_backend.ClipsBackend(program), clips_backend.ClipsBackend(program)
+    heavy = build_facts(case_from_mapping(base_case(weakness=True, muscle_wasting=True)),
+                        ruleset.fact_definitions)
+    light = build_facts(case_from_mapping(base_case()), ruleset.fact_definitions)
+    used.run(heavy)
+    [environment] = used._pool
+    after_heavy = environment.env.eval("(length$ (get-fact-list))")
+    assert used.run(light) == fresh.run(light)
+    [clean] = fresh._pool
+    count = environment.env.eval("(length$ (get-fact-list))")
+    assert count == clean.env.eval("(length$ (get-fact-list))") < after_heavy
+    assert environment.trace.value == clean.trace.value
 
 
 def test_threads_get_their_own_answers(starter_ruleset: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 from twitchrules import Result, evaluate, load_ruleset
 
@@ -60,3 +61,22 @@ def test_outputs_validate_against_schema_and_models(results: list[Result]) -> No
         assert Result.model_validate(data) == result
         assert Result.model_validate_json(result.to_json()).to_json() == result.to_json()
 
+
+
+def _models(value: Any) -> list[BaseModel]:
+    if isinstance(value, BaseModel):
+        return [value, *(m for field in type(value).model_fields for m in _models(getattr(value, field)))]
+    if isinstance(value, (list, tuple)):
+        return [m for item in value for m in _models(item)]
+    return []
+
+
+def test_built_models_hold_exactly_their_fields(results: list[Result]) -> None:
+    """Every model in every result holds each of its fields, in declaration order (the order
+    pydantic writes them), and nothing else."""
+    seen = 0
+    for result in results:
+        for model in _models(result):
+            assert list(vars(model)) == list(type(model).model_fields), type(model).__name__
+            seen += 1
+    assert seen > len(results) * 10

@@ -37,5 +37,5 @@ def evaluate(
     backend = get_backend(loaded, engine)
     facts = build_facts(checked, loaded.fact_definitions)
     firing = Firing(loaded, backend.run(facts), facts)
-    return build_result(firing, engine=EngineInfo.model_construct(name=backend.name, version=backend.version),
+    return build_result(firing, engine=EngineInfo.built(name=backend.name, version=backend.version),
                         package_version=__version__)

@@ -28,7 +28,7 @@ def build_recommendations(firing: Firing) -> list[Recommendation]:
             _, rules = found.setdefault(body["id"], (body, []))
             if rule.id not in rules:
                 rules.append(rule.id)
-    return [Recommendation.model_construct(id=body["id"], text=body["text"], rules=rules, source=body["source"])
+    return [Recommendation.built(id=body["id"], text=body["text"], rules=rules, source=body["source"])
             for body, rules in found.values()]
 
 
@@ -45,5 +45,5 @@ def build_notices(firing: Firing) -> list[Notice]:
     found: dict[str, Notice] = {}
     for rule in firing.fired:
         for body in rule.conclusions("notice"):
-            found.setdefault(body["code"], Notice.model_construct(code=body["code"], message=body["message"]))
+            found.setdefault(body["code"], Notice.built(code=body["code"], message=body["message"]))
     return list(found.values())

@@ -23,11 +23,11 @@ def build_result(firing: Firing, *, engine: EngineInfo, package_version: str) ->
     triage, default_used = decide_triage(firing)
     differential = build_differential(firing)
     listed = {entry.condition for entry in differential}
-    return Result.model_construct(
+    return Result.built(
         contract_version=CONTRACT_VERSION,
         package_version=package_version,
         engine=engine,
-        ruleset=RulesetInfo.model_construct(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
+        ruleset=RulesetInfo.built(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
         triage=triage,
         differential=differential,
         recommendations=build_recommendations(firing),

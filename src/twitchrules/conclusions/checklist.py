@@ -21,8 +21,8 @@ def build_checklist(firing: Firing) -> Checklist:
     for item in spec["items"]:
         statuses, evidence, rules = found[item["id"]]
         status: ItemStatus = "met" if "met" in statuses else "not_met" if statuses else "unknown"
-        items.append(ChecklistItem.model_construct(id=item["id"], text=item["text"], status=status,
+        items.append(ChecklistItem.built(id=item["id"], text=item["text"], status=status,
                                    evidence=list(dict.fromkeys(evidence)), rules=rules))
     count = sum(item.status == "met" for item in items)
-    return Checklist.model_construct(items=items, count=count, threshold=spec["threshold"],
+    return Checklist.built(items=items, count=count, threshold=spec["threshold"],
                      referral=count >= spec["threshold"])

@@ -37,7 +37,7 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
                 if value is None:
                     unconfirmed.append(name)
                     continue
-                items.append(EvidenceItem.model_construct(finding=name, value=value, direction=direction,
+                items.append(EvidenceItem.built(finding=name, value=value, direction=direction,
                                           rule=rule.id))
                 found[direction].append(name)
             if direction == "for":
@@ -56,5 +56,5 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
             "tests": list(meta["tests"]), "rules": rules, "evidence": items,
             "unconfirmed": list(dict.fromkeys(unconfirmed))}))
     ranked.sort(key=lambda entry: (entry[0], entry[1]))
-    return [DifferentialEntry.model_construct(rank=rank, **fields)
+    return [DifferentialEntry.built(rank=rank, **fields)
             for rank, (_, _, fields) in enumerate(ranked, start=1)]

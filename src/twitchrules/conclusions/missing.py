@@ -149,5 +149,5 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
         why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
                         for effect, rule_ids in by_effect.items())
         rules = list(dict.fromkeys(r for rule_ids in by_effect.values() for r in rule_ids))
-        result.append(MissingInput.model_construct(input=name, why=f"Unknown: {why}.", rules=rules))
+        result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=rules))
     return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,8 +22,27 @@ _FLOAT_WRITTEN_OTHERWISE = re.compile(r"\de-\d|0\.0000\d")
 """Where pydantic's JSON may write a float otherwise than Python's ``repr`` (|x| < 1e-4)."""
 
 
+_set = object.__setattr__
+_M = TypeVar("_M", bound="_Out")
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def built(cls: type[_M], **values: Any) -> _M:
+        """An instance from values the conclusions computed themselves, every field given by
+        its field name: nothing is validated again (what ``model_construct`` does, without
+        its per-field alias and default lookups); a missing field is a ``KeyError``.
+        ``tests/test_serialisation.py`` validates every case file's result against the
+        models and the schema."""
+        ordered = {name: values[name] for name in cls.__pydantic_fields__}  # serialised in this order
+        instance = cls.__new__(cls)
+        _set(instance, "__dict__", ordered)
+        _set(instance, "__pydantic_fields_set__", set(ordered))
+        _set(instance, "__pydantic_extra__", None)
+        _set(instance, "__pydantic_private__", None)
+        return instance
 
 
 class EngineInfo(_Out):

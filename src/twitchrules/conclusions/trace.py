@@ -29,13 +29,13 @@ def _matched(rule: Rule, firing: Firing) -> dict[str, Any]:
 def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
     """The trace of one evaluation; the default triage is its last entry when it was used."""
     labels = firing.ruleset.source_labels
-    entries = [TraceEntry.model_construct(rule=rule.id, version=rule.version, matched=_matched(rule, firing),
+    entries = [TraceEntry.built(rule=rule.id, version=rule.version, matched=_matched(rule, firing),
                           concluded=list(rule.concluded), source=labels[rule.index])
                for rule in firing.fired]
     if default_used:
         default = firing.ruleset.triage_default
         triage = {key: default[key] for key in ("level", "timeframe")}
-        entries.append(TraceEntry.model_construct(
+        entries.append(TraceEntry.built(
             rule=default["id"], version=default["version"], matched={},
             concluded=[conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)"],
             source=firing.ruleset.source_label(default["provenance"])))

@@ -28,12 +28,12 @@ def decide_triage(firing: Firing) -> tuple[Triage, bool]:
     setting = [(rule, rule.triage) for rule in firing.fired if rule.triage is not None]
     if not setting:
         default = firing.ruleset.triage_default
-        return Triage.model_construct(level=default["level"], timeframe=default["timeframe"],
+        return Triage.built(level=default["level"], timeframe=default["timeframe"],
                       reasons=[default["reason"]], rules=[default["id"]]), True
     top = max(level_rank(body["level"]) for _, body in setting)
     chosen = [(rule, body) for rule, body in setting if level_rank(body["level"]) == top]
     pressing = _most_pressing([body for _, body in chosen], firing.ruleset.timeframe_rank)
-    return Triage.model_construct(level=pressing["level"], timeframe=pressing["timeframe"],
+    return Triage.built(level=pressing["level"], timeframe=pressing["timeframe"],
                   reasons=list(dict.fromkeys(body["reason"] for _, body in chosen)),
                   rules=[rule.id for rule, _ in chosen]), False
 

@@ -14,12 +14,14 @@ A firing is handled as ``Session.fire`` defines it, in one of two modes:
 
 * ``native`` (the default): the right-hand side itself asserts what the session would
   return (a rule's derived facts, definite and possible, and the checklist counters, counted
-  from item facts) and appends the rule's number to a trace; after the run, the trace is
-  replayed through a fresh ``Session``, which records the firings. No Python runs during the
-  match, which is what makes this backend fast.
+  from item facts) and appends the rule's number to a trace string. After the run that
+  string is the firing record: ``session.record_from_firings`` turns it into the
+  ``EngineRun`` from what the compiler prepared once per rule (its mode, what it asserts,
+  the checklist items it makes met). No Python runs during the match, nothing is fired
+  again afterwards, which is what makes this backend fast.
 * ``live``: the right-hand side calls back into Python, the session records the firing and
   its returned facts are asserted (the durable-rules backend's way). Slower; it is the
-  reference the native mode is tested against (``tests/testclips.py``).
+  reference the native mode is tested against (``tests/test_clips.py``).
 
 Both are sound for the same reason: a session's record depends only on the sequence of keys
 fired, and CLIPS fires the same sequence as long as it holds the same facts. Asserting a
@@ -30,10 +32,15 @@ already possible) are kept off the agenda by marker facts; dropping them leaves 
 the others unchanged.
 
 Isolation: every run takes an environment from a pool (building a new one when all are in
-use, so two threads never share one), resets it (no fact survives from the previous case)
-and resets it again afterwards, so the case's facts are released at once. clipspy 1.0.6's
-``Fact`` wrappers never release their fact (``ReleaseFact`` is called with the wrong
-arity and the error swallowed), so nothing here lets clipspy hand a fact to Python.
+use, so two threads never share one) and resets it once, before the case: no fact survives
+from the previous case, and a case's facts are released at the next reset of that
+environment. clipspy 1.0.6's ``Fact`` wrappers never release their fact (``ReleaseFact`` is
+called with the wrong arity and the error swallowed), so nothing here lets clipspy hand a
+fact to Python.
+
+The compiled program is built into an environment from its constructs once per machine:
+its binary image is kept in the disk cache (``twitchrules.diskcache``) and loaded by later
+processes and environments.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from ..errors import EngineError
 from ..ruleset.conditions import All, Any_, Atom, Condition, Unknown
 from ..version import __version__
 from .program import DEFINITE, CompiledRule, Program
-from .session import EngineRun, Session
+from .session import EngineRun, Session, record_from_firings
 
 NAME = "clips"
 _FIRE = "twitchrules-fire"
@@ -170,7 +177,7 @@ def _defrule(compiled: CompiledRule, program: Program, slot_names: Mapping[str, 
     if live:
         actions.append(f"({_ASSERT} ({_FIRE} {_string(compiled.key)}))")
     else:
-        actions.append(f"(bind ?*trace* (create$ ?*trace* {number}))")
+        actions.append(f'(bind ?*trace* (str-cat ?*trace* " {number}"))')
         names = program.asserts[index]
         items = program.checklist_met[index]
         kinds = ("d", "p") if definite else ("p",)
@@ -260,7 +267,7 @@ def constructs(program: Program, *, live: bool = False) -> list[str]:
         "(deftemplate p (slot n))",
         "(deftemplate c (slot n) (slot v))",
         "(deftemplate pc (slot n) (slot v))",
-        "(defglobal ?*trace* = (create$))",
+        '(defglobal ?*trace* = "")',
         # The case fact is asserted inside CLIPS, so no fact address reaches Python.
         f"(deffunction {_CASE} ({params}) (assert (case {fills})) nil)",
     ]
@@ -338,22 +345,31 @@ class _Environment:
             return []
 
     def run(self, session: Session, facts: Mapping[str, FactValue]) -> None:
+        """One reset, the case asserted, one run; in native mode the trace is the record."""
         env = self.env
         env.reset()  # no fact or activation survives from the previous case
         self.errors.messages.clear()
         self.session = session
         try:
-            self.assert_case(*[facts.get(name) for name in self.facts])
+            self.assert_case(*case_arguments(facts, self.facts))
             env.run()
             if not self.live:
-                rules = self.program.rules
-                for number in self.trace.value:
-                    session.fire(rules[number].key)
+                session.run = record_from_firings(
+                    self.program, [int(number) for number in self.trace.value.split()])
+        except BaseException:
+            env.reset()  # a failed case's facts go now (a good case's at the next reset)
+            raise
         finally:
             self.session = None
-            env.reset()  # release this case's facts now, not at the next case
         if self.errors.messages and session.error is None:
             session.error = RuntimeError("".join(self.errors.messages).strip())
+        if session.error is not None:
+            env.reset()
+
+
+def case_arguments(facts: Mapping[str, FactValue], names: tuple[str, ...]) -> list[FactValue | None]:
+    """The case-assert call's arguments: each slot's fact value, ``None`` (nil) when unknown."""
+    return [facts.get(name) for name in names]
 
 
 class ClipsBackend:
