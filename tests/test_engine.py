@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,13 +76,24 @@ def test_same_case_same_bytes(engine: str, starter_ruleset: Path) -> None:
     assert len(outputs) == 1
 
 
+def _break_recording(patch: pytest.MonkeyPatch, engine: str, error: Exception) -> None:
+    """Make the Python side of a firing raise: ``Session.fire`` (durable-rules' actions, CLIPS
+    live mode), or the record CLIPS' native mode assembles from its trace."""
+    def broken(*_args: Any) -> Any:
+        raise error
+
+    if engine == "clips":
+        from twitchrules.engine import clips_backend
+
+        patch.setattr(clips_backend, "record_from_firings", broken)
+    else:
+        patch.setattr(Session, "fire", broken)
+
+
 def test_action_error_propagates(engine: str, starter_ruleset: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """An exception inside a rule action surfaces as EngineError, not a silent result."""
-    def broken(self: Session, key: str) -> list:
-        raise RuntimeError("boom in action")
-
-    monkeypatch.setattr(Session, "fire", broken)
+    """An exception while a firing is recorded surfaces as EngineError, not a silent result."""
+    _break_recording(monkeypatch, engine, RuntimeError("boom in action"))
     with pytest.raises(EngineError, match="boom in action"):
         evaluate(base_case(), ruleset=starter_ruleset, engine=engine)
 
@@ -91,7 +103,7 @@ def test_engine_recovers_after_an_error(engine: str, starter_ruleset: Path,
     """After a failed evaluation the next one is correct (state was released)."""
     expected = evaluate(base_case(), ruleset=starter_ruleset, engine=engine).to_json()
     with monkeypatch.context() as patch:
-        patch.setattr(Session, "fire", lambda self, key: 1 / 0)
+        _break_recording(patch, engine, ZeroDivisionError("division by zero"))
         with pytest.raises(EngineError):
             evaluate(_persistent_spreading(), ruleset=starter_ruleset, engine=engine)
     assert evaluate(base_case(), ruleset=starter_ruleset, engine=engine).to_json() == expected
