@@ -57,7 +57,7 @@ def test_generated_cases_exercise_the_ruleset(bundled: Any) -> None:
 
 
 def test_stress_script() -> None:
-    """benchmarks/stress.py: no crash, RSS growth under 10% on the default engine.
+    """benchmarks/stress.py: no crash, RSS growth under 10%; the default engine is stressed.
 
     5,000 cases by default; 100,000 (the full stress test) with TWITCHRULES_STRESS=1 in the
     environment.
