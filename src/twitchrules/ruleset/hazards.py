@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import RulesetError
 from .model import Ruleset
 
@@ -69,11 +67,13 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
 def load_hazards(path: str | Path) -> list[Hazard]:
     """Read a hazard log; ``RulesetError`` naming the entry and field when it is malformed."""
     path = Path(path)
+    from .yaml_reader import YamlProblem, read_yaml  # PyYAML only when a hazard log is read
+
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, YamlProblem) as error:
         raise RulesetError([(str(path), f"cannot be read: {error}")]) from None
     if not isinstance(document, dict) or document.get("format") != 1 or not isinstance(
             document.get("hazards"), list):
