@@ -1,6 +1,10 @@
 """Benchmark: explain() per case (why, why not, and the capped what-if search on the engine).
 
-Usage: python benchmarks/bench_explain.py [--json] [--engine clips] [--max-runs N] [--repeat N]
+Usage: python benchmarks/bench_explain.py [--json] [--engine clips] [--max-runs N] [--repeat N] [--quick]
+
+The default run (every case file, 3 repeats, every engine) takes a few minutes on a quiet
+2-core machine (durable-rules is the slow part); ``--quick`` (10 case files, once, the
+default engine) takes well under a minute and is a smoke run, not a measurement.
 
 Runs every case file of the bundled ruleset (rulesets/twitching/tests) warm, on each engine
 asked for (default: every available one), and prints explain() p50/p95 per case in ms, the
@@ -67,8 +71,13 @@ def main() -> int:
     parser.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--quick", action="store_true",
+                        help="10 case files, once, the default engine: a smoke run (under a minute)")
     args = parser.parse_args()
     cases = [json.loads(path.read_text(encoding="utf-8"))["case"] for path in sorted(CASES.glob("*.json"))]
+    if args.quick:
+        cases, args.repeat = cases[:10], 1
+        args.engine = args.engine or [default_engine()]
     rows = [measure(engine, cases, args.max_runs, args.repeat)
             for engine in args.engine or available_engines()]
     if args.json:
