@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ..engine import ENGINES, EngineUnavailable, choose_engine
+from ..case import Case, case_from_json
+from ..conclusions import Result
+from ..engine import ENGINES, EngineUnavailable, cached_ruleset, choose_engine
+from ..pipeline import evaluate
+from ..resources import data_dir
+from ..ruleset.model import Ruleset
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -35,6 +40,40 @@ def read_input(source: str, *, param_hint: str, fallback: Path | None = None) ->
     if not path.is_file():
         raise click.BadParameter(f"no such file: {source}", param_hint=param_hint)
     return path.read_bytes()
+
+
+def case_options(formats: Sequence[str], format_help: str) -> Callable[[FC], FC]:
+    """A one-case command's CASE argument and its ``--format``, ``--ruleset``, ``--engine`` and ``-o``."""
+    def decorate(command: FC) -> FC:
+        for option in reversed((
+                click.argument("case", metavar="CASE"),
+                click.option("--format", "output_format", type=click.Choice(list(formats)), default="text",
+                             show_default=True, help=format_help),
+                ruleset_option(), engine_option(), output_option())):
+            command = option(command)
+        return command
+    return decorate
+
+
+def evaluated_case(source: str, ruleset_spec: str | None, engine: str | None) -> tuple[Case, Ruleset, Result]:
+    """The case a CASE argument names, the ruleset asked for (loaded once) and the case's result."""
+    case = read_case(source)
+    ruleset = cached_ruleset(ruleset_spec)
+    return case, ruleset, evaluate(case, ruleset=ruleset, engine=engine)
+
+
+def read_case(source: str) -> Case:
+    """The case a CASE argument names: a file, a bundled example's name, or ``-`` for stdin."""
+    return case_from_json(read_input(source, param_hint="CASE", fallback=data_dir("examples")))
+
+
+def output_option(help_text: str = "Write to this file instead of stdout (written only on success).",
+                  **overrides: Any) -> Callable[[FC], FC]:
+    """The ``-o/--output`` option: a file path (``None``: standard output)."""
+    settings: dict[str, Any] = dict(type=click.Path(dir_okay=False, path_type=Path), default=None,
+                                    help=help_text)
+    settings.update(overrides)
+    return click.option("-o", "--output", **settings)
 
 
 def ruleset_option() -> Callable[[FC], FC]:

@@ -8,7 +8,7 @@ import click
 
 from ..verify.feedback import feedback_report
 from ..verify.feedback_render import FEEDBACK_FORMATS, render_feedback
-from .common import write_output
+from .common import output_option, write_output
 
 
 @click.group("feedback")
@@ -25,8 +25,7 @@ def feedback_group() -> None:
               help="Override rate at or above which a rule is listed for review first.")
 @click.option("--min-cards", type=click.IntRange(1), default=3, show_default=True,
               help="Cards a rule must have fired for to be listed for review first.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout (written only on success).")
+@output_option()
 def report_command(audit_log: Path, output_format: str, threshold: float, min_cards: int,
                    output: Path | None) -> None:
     """Per rule version and per card: accepted, overridden (with reasons) and ignored."""

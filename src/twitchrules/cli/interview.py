@@ -14,16 +14,15 @@ from typing import Any
 
 import click
 
-from ..case import case_from_json, case_from_mapping
+from ..case import case_from_mapping
 from ..case.vocabulary import DATE_FINDINGS, NUMBER_FINDINGS, REGIONS, SEXES, SIDES
 from ..engine import cached_ruleset
 from ..errors import CaseError
 from ..explain.questions import NextQuestion, questions_for
 from ..outputs import render_text
 from ..pipeline import evaluate
-from ..resources import data_dir
 from ..ruleset.model import Ruleset
-from .common import engine_option, read_input, ruleset_option
+from .common import engine_option, read_case, ruleset_option
 
 _YES, _NO, _UNKNOWN = {"yes", "y"}, {"no", "n"}, {"unknown", "u", "?", ""}
 STOP_LINE = "Nothing left to ask could change the triage."
@@ -127,7 +126,7 @@ def interview_command(case: str | None, ruleset_spec: str | None, engine: str | 
     if case is None:
         data = ask_basics()
     else:
-        checked = case_from_json(read_input(case, param_hint="CASE", fallback=data_dir("examples")))
+        checked = read_case(case)
         data = checked.model_dump(mode="json", exclude_none=True)
     passed: set[str] = set()  # answered "unknown": not asked again
     while True:

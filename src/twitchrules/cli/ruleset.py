@@ -30,7 +30,7 @@ from ..ruleset.statics import STATIC_FORMATS, check_ruleset, render_static
 from ..ruleset.testing import load_case_files, tests_folder
 from ..verify.pack import build_pack
 from ..verify.suite import render_suite, run_ruleset_tests
-from .common import engine_option, write_output
+from .common import engine_option, output_option, write_output
 
 _PATH = click.Path(exists=True, path_type=Path)
 
@@ -86,8 +86,7 @@ def validate_command(path: Path | None, output_format: str) -> None:
 @click.argument("path", type=_PATH, required=False)
 @click.option("--format", "output_format", type=click.Choice(AUDIT_FORMATS), default="table",
               show_default=True, help="table, json ({\"rules\": [...]}), md or html.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout.")
+@output_option("Write to this file instead of stdout.")
 def audit_command(path: Path | None, output_format: str, output: Path | None) -> None:
     """Every rule's id, version, title, source, author, review status, reviewer and date."""
     write_output(render_audit(load_ruleset(_target(path)), output_format), output)
@@ -214,8 +213,7 @@ def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | Non
 @click.option("--format", "output_format", type=click.Choice(REPORT_FORMATS), default="md",
               show_default=True)
 @engine_option()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout.")
+@output_option("Write to this file instead of stdout.")
 def report_command(ruleset_spec: str | None, kind: str, output_format: str, engine: str | None,
                    output: Path | None) -> None:
     """A page of the regulatory pack, generated from rule metadata (never filled by hand).
@@ -253,8 +251,7 @@ def review_command(rule_id: str, by: str, role: str, decision: str, note: str | 
 
 @ruleset_group.command("export-tests")
 @click.argument("ruleset_spec", metavar="[RULESET]", required=False)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout.")
+@output_option("Write to this file instead of stdout.")
 def export_tests_command(ruleset_spec: str | None, output: Path | None) -> None:
     """The ruleset's case files as FHIR R4 test-case Libraries (CRMI style) in one Bundle.
 

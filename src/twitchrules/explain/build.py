@@ -42,15 +42,13 @@ def explain(
     each found by re-running the engine on the changed case.
 
     Args:
-        case: a ``Case`` or a mapping in the contract's case shape (validated strictly).
+        case: the case, as ``evaluate`` takes it (a ``Case`` or a contract-shaped mapping).
         ruleset: as for ``evaluate`` (``None``: the bundled ruleset).
         engine: as for ``evaluate`` (``None``: the default engine).
         max_runs: the most engine runs the what-if search may make for this case.
 
     Raises:
-        CaseError: the case breaks the contract; ``problems`` names every field.
-        RulesetError: the ruleset cannot be loaded.
-        EngineError: the engine failed.
+        CaseError: as ``evaluate`` raises it (and ``RulesetError``, ``EngineError`` likewise).
     """
     checked = case_from_mapping(case)
     loaded = cached_ruleset(ruleset)

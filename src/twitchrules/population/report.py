@@ -7,6 +7,8 @@ autoescaped) and carries its two charts as inline SVG drawn server-side from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .charts import (
     BAR_HEIGHT,
     BAR_LEFT,
@@ -124,10 +126,8 @@ def render_html(report: ImpactReport, shown: int = SHOWN) -> str:
 
 def render_impact(report: ImpactReport, output_format: str = "text") -> str:
     """The report in one of ``IMPACT_FORMATS``."""
-    if output_format == "json":
-        return report.to_json() + "\n"
-    if output_format == "html":
-        return render_html(report)
-    if output_format == "text":
-        return render_text(report)
-    raise ValueError(f"unknown impact format {output_format!r} (known: {', '.join(IMPACT_FORMATS)})")
+    renderers: dict[str, Callable[[ImpactReport], str]] = {
+        "text": render_text, "json": lambda impact: impact.to_json() + "\n", "html": render_html}
+    if output_format not in renderers:
+        raise ValueError(f"unknown impact format {output_format!r} (known: {', '.join(IMPACT_FORMATS)})")
+    return renderers[output_format](report)

@@ -57,12 +57,6 @@ CHECKS: dict[str, tuple[Severity, str]] = {
 STATIC_FORMATS: tuple[str, ...] = ("text", "json")
 
 
-class StaticCheckError(RulesetError):
-    """A ruleset has static errors: a rule that cannot fire, a fact nothing asserts, a cycle."""
-
-    exit_code = 2
-
-
 @dataclass(frozen=True)
 class Finding:
     """One static finding: its check, severity, rules and facts, and what it means in words."""
@@ -100,6 +94,12 @@ class StaticReport:
         """Record a finding of ``check``."""
         self.findings.append(Finding(check, CHECKS[check][0], tuple(rules),
                                      tuple(dict.fromkeys(facts)), message))
+
+
+class StaticCheckError(RulesetError):
+    """A ruleset has static errors: a rule that cannot fire, a fact nothing asserts, a cycle."""
+
+    exit_code = 2
 
 
 def _read_facts(rule: Rule) -> list[str]:

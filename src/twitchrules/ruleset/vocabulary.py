@@ -19,16 +19,52 @@ the title of the rule that asserts it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..case.facts import COUNTERS, FactValue
+from ..case.facts import COUNTERS, FactDefinitions, FactSpec, FactValue
 from ..case.vocabulary import LAB_FINDINGS, REGIONS
 from ..case.words import ContractWords, FactWords, LevelWords, contract_words
 
-if TYPE_CHECKING:
-    from .model import Ruleset
+
+class TitledRule(Protocol):
+    """What the vocabulary reads of a rule: its id and its title."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+
+class WordedRuleset(Protocol):
+    """What the vocabulary reads of a ruleset (``ruleset.model.Ruleset`` is one).
+
+    A protocol, not the model itself: the model builds its vocabulary, so the vocabulary
+    must not import the model.
+    """
+
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    @property
+    def catalogue(self) -> Mapping[str, FactSpec]: ...
+    @property
+    def derived_names(self) -> frozenset[str]: ...
+    @property
+    def rules(self) -> Sequence[TitledRule]: ...
+    @property
+    def definitions(self) -> Mapping[str, Any]: ...
+    @property
+    def fact_definitions(self) -> FactDefinitions: ...
+    @property
+    def input_names(self) -> Mapping[str, str]: ...
+    @property
+    def producers(self) -> Mapping[str, Sequence[TitledRule]]: ...
+    @property
+    def triage_default(self) -> Mapping[str, Any]: ...
+
+    def rule(self, rule_id: str) -> TitledRule: ...
 
 _REGION, _SEGMENT = "region_", "segment_"
 
@@ -45,7 +81,7 @@ def number_words(value: float) -> str:
 class Vocabulary:
     """The words of one ruleset: contract words, the ruleset's ``words``, its titles."""
 
-    def __init__(self, ruleset: Ruleset) -> None:
+    def __init__(self, ruleset: WordedRuleset) -> None:
         self.ruleset = ruleset
         self.contract: ContractWords = contract_words()
         words: Mapping[str, Any] = ruleset.data.get("words", {})

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,21 @@ def private_directory(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     for created in missing:
         os.chmod(created, 0o700)
+
+
+def private_sqlite(path: Path) -> sqlite3.Connection:
+    """A SQLite database at ``path`` that only its owner can read (0600), in WAL mode.
+
+    One connection serves the threads of a process (callers hold their own lock); WAL lets
+    the processes of one host share the file.
+    """
+    private_directory(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    database = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=NORMAL")
+    return database
 
 
 class AuditLog:

@@ -15,14 +15,12 @@ the service's private state directory (readable by the service user only).
 
 from __future__ import annotations
 
-import os
 import secrets
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from twitchrules.service.audit import private_directory
+from twitchrules.service.audit import private_sqlite
 
 _PURGE_EVERY = 200
 
@@ -33,15 +31,9 @@ class SqliteExplanationStore:
     def __init__(self, path: str | Path, ttl_seconds: int) -> None:
         self.path = Path(path)
         self.ttl_seconds = ttl_seconds
-        private_directory(self.path.parent)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
         self._writes = 0
-        self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = private_sqlite(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS explanation (token TEXT PRIMARY KEY, "
                          "expires_at REAL NOT NULL, ruleset_sha256 TEXT NOT NULL, case_json TEXT NOT NULL)")
 

@@ -16,14 +16,12 @@ caught; give ``create_app`` a shared ``JtiStore`` (for example a Redis ``SET NX 
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Protocol
 
-from twitchrules.service.audit import private_directory
+from twitchrules.service.audit import private_sqlite
 
 _PURGE_EVERY = 1000
 
@@ -68,15 +66,9 @@ class SqliteJtiStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        private_directory(self.path.parent)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
         self._claims = 0
-        self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = private_sqlite(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS seen "
                          "(key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID")
 

@@ -13,6 +13,18 @@ FEEDBACK_FORMATS: tuple[str, ...] = ("text", "json", "html")
 _BAR_WIDTH = 360  # px of a bar at 100% of the cards
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One stacked bar of the chart: accepted, overridden and ignored widths in px."""
+
+    label: str
+    y: int
+    accepted: float
+    overridden: float
+    ignored: float
+    words: str
+
+
 def render_feedback(report: FeedbackReport, output_format: str) -> str:
     """The report in one of ``FEEDBACK_FORMATS``."""
     if output_format == "json":
@@ -53,18 +65,6 @@ def feedback_text(report: FeedbackReport) -> str:
     if report.skipped_lines:
         lines += ["", "Skipped:", *(f"  {line}" for line in report.skipped_lines)]
     return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One stacked bar of the chart: accepted, overridden and ignored widths in px."""
-
-    label: str
-    y: int
-    accepted: float
-    overridden: float
-    ignored: float
-    words: str
 
 
 def _bars(report: FeedbackReport) -> list[Bar]:
