@@ -89,8 +89,11 @@ def worker_report(shipments: tuple[Shipment, ...], engine: str) -> WorkerReport:
     try:
         chosen = choose_engine(engine)
         for shipment in shipments:
-            ruleset = ruleset_from_document(dict(shipment.document), list(shipment.rule_files),
-                                            shipment.path)
+            with _LOCK:  # built and checked by this process for an earlier job: the same code
+                ruleset = _PREPARED.get(shipment.sha256)
+            if ruleset is None:
+                ruleset = ruleset_from_document(dict(shipment.document), list(shipment.rule_files),
+                                                shipment.path)
             built.append(ruleset.sha256)
             if ruleset.sha256 == shipment.sha256:
                 _keep(ruleset)
