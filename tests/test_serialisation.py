@@ -51,6 +51,36 @@ def test_tiny_float_keeps_python_spelling() -> None:
     assert "2.5e-05" in text and "0.000025" not in text
 
 
+@pytest.mark.parametrize("value", [1e-05, 9.99e-05, 1e-07, 2.5e-10, 3e-300, 0.0001, 0.00012])
+def test_small_floats_keep_python_spelling(value: float) -> None:
+    """Every spelling pydantic gives a small float (0.0000d..., 1e-7) is caught, indented and
+    compact; 1e-4 and above, spelled alike by both, keeps pydantic's own bytes."""
+    result = evaluate(base_case(sleep_hours=value, stress_level=9))
+    text = result.to_json()
+    assert repr(value) in text
+    assert text == _reference(result, 2)
+    assert result.to_json(indent=None) == _reference(result, None)
+
+
+def test_words_like_exponents_keep_pydantic_bytes() -> None:
+    """Text that only looks like a small float ("e-1" after a letter, "0.00" of a score)
+    changes nothing: the result's bytes are json.dumps' either way."""
+    result = evaluate(base_case(caffeine_mg_per_day=0.5, stress_level=9))
+    tricky = result.model_copy(update={"package_version": "0.1.0-line-2e 0.000"})
+    assert tricky.to_json() == _reference(tricky, 2)
+    assert tricky.to_json(indent=None) == _reference(tricky, None)
+
+
+def test_pydantic_writes_every_character_as_json_dumps() -> None:
+    """Each character (controls, quotes, backslash, DEL, U+2028, astral) is escaped by
+    pydantic exactly as by json.dumps(ensure_ascii=False): the compact form joins pydantic's
+    lines instead of passing its text through json.loads and json.dumps again."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    result = evaluate(base_case()).model_copy(update={"package_version": every})
+    assert result.model_dump_json(by_alias=True, indent=2) == _reference(result, 2)
+    assert result.to_json(indent=None) == _reference(result, None)
+
+
 def test_outputs_validate_against_schema_and_models(results: list[Result]) -> None:
     """Every case file's result satisfies result.schema.json and validates back to itself."""
     schema = json.loads((ROOT / "schemas" / "result.schema.json").read_text(encoding="utf-8"))

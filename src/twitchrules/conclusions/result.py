@@ -18,8 +18,22 @@ TriageLevel = Literal[TRIAGE_LEVELS]  # type: ignore[valid-type]
 ConditionId = Literal[CONDITIONS]  # type: ignore[valid-type]
 
 
-_FLOAT_WRITTEN_OTHERWISE = re.compile(r"\de-\d|0\.0000\d")
-"""Where pydantic's JSON may write a float otherwise than Python's ``repr`` (|x| < 1e-4)."""
+_EXPONENT = re.compile(r"e-\d")
+_FIVE_PLACES = re.compile(r"0\.0000\d")
+
+
+def _float_written_otherwise(text: str) -> bool:
+    """Whether pydantic's JSON may spell a float otherwise than Python's ``repr``.
+
+    That is a magnitude below 1e-4: ``0.0000d...`` (``1e-05`` in Python) or a negative
+    exponent after a digit (``1e-7``, Python ``1e-07``). The same test as the regular
+    expression ``\\de-\\d|0\\.0000\\d``, made cheap: each search starts with a literal, which
+    Python's ``re`` skips to, and the digit before ``e-`` is checked only where one is found.
+    """
+    if "0.0000" in text and _FIVE_PLACES.search(text):
+        return True
+    return any(found.start() and text[found.start() - 1].isdecimal()
+               for found in _EXPONENT.finditer(text))
 
 
 _set = object.__setattr__
@@ -198,16 +212,19 @@ class Result(_Out):
         The bytes are those of ``json.dumps(self.to_dict(), indent=indent,
         ensure_ascii=False)`` (the format results have always had), made by pydantic's own
         serialiser: ``indent=2`` (for people) is ``model_dump_json`` as it is; the compact
-        form (``indent=None``, for machines) re-spaces it through the C JSON codec. A float
+        form (``indent=None``, for machines) is its one-item-a-line form joined up. A float
         pydantic writes differently from Python (``0.00001`` for ``1e-05``: only magnitudes
         below 1e-4) sends that one result through ``to_dict`` instead.
         """
         try:
-            text = self.model_dump_json(by_alias=True, indent=indent)
+            # Compact: one item or key a line, unindented; newlines are never inside a JSON
+            # string, so each one is a break between items that json.dumps writes as ", "
+            # (after a comma) or as nothing (after an opening or before a closing bracket).
+            text = self.model_dump_json(by_alias=True, indent=0 if indent is None else indent)
         except ValueError:  # e.g. a lone surrogate, which Python's json writes as an escape
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-        if indent is None:
-            return json.dumps(json.loads(text), ensure_ascii=False)
-        if _FLOAT_WRITTEN_OTHERWISE.search(text):
+        if _float_written_otherwise(text):
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if indent is None:
+            return text.replace(",\n", ", ").replace("\n", "")
         return text
