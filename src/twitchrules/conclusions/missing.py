@@ -18,10 +18,10 @@ from ..engine import EngineRun
 from ..ruleset.conditions import UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
+from .plan import plan_of
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
-_TRIAGE = "could make the triage"
 
 
 class _Judge:
@@ -92,62 +92,73 @@ class _CounterBlame(dict[str, frozenset[str]]):
         return self.judge.producers_blame(rules)
 
 
-def _effects(rule: Rule, level: int, level_word: str, default_used: bool, listed: set[str],
-             possibly_supported: set[str]) -> list[str]:
-    """How the firing of an undecided rule would change the result, in words."""
-    effects = []
-    body = rule.triage
-    if body is not None and (level_rank(body["level"]) > level
-                             or (default_used and body["level"] != level_word)):
-        effects.append(f"{_TRIAGE} {body['level']}")
-    for evidence in rule.evidence:
-        condition = evidence["condition"]
-        if evidence["direction"] == "for" or condition in listed or condition in possibly_supported:
-            effects.append(f"could change the differential: {condition}")
-    return effects
-
-
 def missing_information(firing: Firing, triage: Triage, default_used: bool,
                         listed: set[str]) -> list[MissingInput]:
     """Each unknown input that would change the triage or the differential, with why.
 
     Ordered by what to ask first: inputs that could change the triage, highest reachable
     level first, then inputs that change only the differential; within each, the ruleset's
-    ``definitions.ask_first`` inputs first (e.g. breathing), then contract order.
+    ``definitions.ask_first`` inputs first (e.g. breathing), then contract order. The effect
+    of each rule's firing, in words, comes from the ruleset's plan (made once); per case
+    only the choice among them and the blame are worked out.
     """
     ruleset = firing.ruleset
+    plan_all = plan_of(ruleset)
+    plans = plan_all.rules
     judge = _Judge(ruleset, firing.run, firing.facts)
-    undecided = [ruleset.rules[index] for index in sorted(judge.undecided)]
-    possibly_supported = {
-        body["condition"] for rule in undecided for body in rule.evidence
-        if body["direction"] == "for"}
-    level = level_rank(triage.level)
-    effects_by_input: dict[str, list[tuple[str, str]]] = {}
+    undecided = sorted(judge.undecided.intersection(plan_all.effectful))
+    possibly_supported = {condition for index in undecided for condition in plans[index].supports}
+    level, level_word = level_rank(triage.level), triage.level
+    rules = ruleset.rules
+    effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
+    blamed: dict[str, list[int]] = {}  # input -> the rules it leaves undecided, in rule order
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
-    for rule in undecided:
-        effects = _effects(rule, level, triage.level, default_used, listed, possibly_supported)
+    for index in undecided:
+        plan = plans[index]
+        effects: list[str] = []
+        reach = -1
+        sets = plan.triage
+        if sets is not None and (sets.rank > level or (default_used and sets.level != level_word)):
+            effects.append(sets.effect)
+            reach = sets.rank
+        if plan.all_support:
+            effects.extend(evidence.effect for evidence in plan.evidence)
+        else:
+            for evidence in plan.evidence:
+                if evidence.supports or evidence.condition in listed or (
+                        evidence.condition in possibly_supported):
+                    effects.append(evidence.effect)
         if not effects:
             continue
-        culprits = judge.blame(rule)
-        if culprits:
-            found = [(effect, rule.id) for effect in dict.fromkeys(effects)]
-            sets = rule.triage
-            reach = level_rank(sets["level"]) if sets and effects[0].startswith(_TRIAGE) else -1
-            for name in culprits:
-                effects_by_input.setdefault(name, []).extend(found)
-                triage_reach[name] = max(triage_reach.get(name, -1), reach)
-    reasons: dict[str, dict[str, list[str]]] = {}
-    for name, found in effects_by_input.items():
-        by_effect = reasons[name] = {}
-        for effect, rule_id in found:
-            by_effect.setdefault(effect, []).append(rule_id)
+        culprits = judge.blame(rules[index])
+        if not culprits:
+            continue
+        effects_of[index] = tuple(dict.fromkeys(effects))
+        for name in culprits:
+            found = blamed.get(name)
+            if found is None:
+                blamed[name] = [index]
+                triage_reach[name] = reach
+            else:
+                found.append(index)
+                if reach > triage_reach[name]:
+                    triage_reach[name] = reach
     order, first = ruleset.input_order, ruleset.ask_first
+    ask_last = len(first)
     result = []
-    for name in sorted(reasons, key=lambda name: (-triage_reach[name], first.get(name, len(first)),
-                                                  order[name])):
-        by_effect = reasons[name]
-        why = "; ".join(f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
-                        for effect, rule_ids in by_effect.items())
-        rules = list(dict.fromkeys(r for rule_ids in by_effect.values() for r in rule_ids))
-        result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=rules))
+    for name in sorted(blamed, key=lambda name: (-triage_reach[name], first.get(name, ask_last),
+                                                 order[name])):
+        by_effect: dict[str, list[str]] = {}
+        for index in blamed[name]:
+            rule_id = plans[index].id
+            for effect in effects_of[index]:
+                if effect in by_effect:
+                    by_effect[effect].append(rule_id)
+                else:
+                    by_effect[effect] = [rule_id]
+        why = "; ".join([f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
+                         for effect, rule_ids in by_effect.items()])
+        named = list(dict.fromkeys([rule_id for rule_ids in by_effect.values()
+                                    for rule_id in rule_ids]))
+        result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=named))
     return result

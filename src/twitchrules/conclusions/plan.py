@@ -1,0 +1,86 @@
+"""Plan: what the conclusions read of each rule, prepared once per ruleset, not once per case.
+
+Per rule (by index): the triage it sets and the words of the effect its firing would have on
+the triage, its evidence with the words of its effect on the differential, and its trace
+entry's fixed parts. A plan is content only (ids, ranks, words), so it is kept by the
+ruleset's content hash, like the compiled engines.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..case.vocabulary import level_rank
+from ..ruleset.model import Rule, Ruleset
+
+TRIAGE_EFFECT = "could make the triage"
+DIFFERENTIAL_EFFECT = "could change the differential"
+
+
+@dataclass(frozen=True)
+class TriageEffect:
+    """The triage a rule sets: its level, that level's rank, and the effect in words."""
+
+    level: str
+    rank: int
+    effect: str
+
+
+@dataclass(frozen=True)
+class EvidenceEffect:
+    """One evidence conclusion of a rule: its condition, direction, and the effect in words."""
+
+    condition: str
+    supports: bool  # direction "for"
+    effect: str
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """What the conclusions read of one rule."""
+
+    id: str
+    triage: TriageEffect | None
+    evidence: tuple[EvidenceEffect, ...]
+    supports: tuple[str, ...]  # the conditions its "for" evidence names
+    all_support: bool  # every evidence is "for": each changes the differential, whatever the case
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A ruleset's rule plans, by rule index."""
+
+    rules: tuple[RulePlan, ...]
+    effectful: frozenset[int]  # the rules that set a triage or give evidence
+
+
+def _rule_plan(rule: Rule) -> RulePlan:
+    triage = rule.triage
+    sets = None
+    if triage is not None:
+        level = str(triage["level"])
+        sets = TriageEffect(level=level, rank=level_rank(level), effect=f"{TRIAGE_EFFECT} {level}")
+    effects = tuple(
+        EvidenceEffect(condition=str(body["condition"]), supports=body["direction"] == "for",
+                       effect=f"{DIFFERENTIAL_EFFECT}: {body['condition']}")
+        for body in rule.evidence)
+    return RulePlan(id=rule.id, triage=sets, evidence=effects,
+                    supports=tuple(effect.condition for effect in effects if effect.supports),
+                    all_support=all(effect.supports for effect in effects))
+
+
+_LOCK = threading.Lock()
+_PLANS: dict[str, Plan] = {}
+
+
+def plan_of(ruleset: Ruleset) -> Plan:
+    """The plan of a ruleset, made on first use and kept by its content hash."""
+    plan = _PLANS.get(ruleset.sha256)
+    if plan is None:
+        rules = tuple(_rule_plan(rule) for rule in ruleset.rules)
+        plan = Plan(rules=rules, effectful=frozenset(
+            index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
+        with _LOCK:
+            plan = _PLANS.setdefault(ruleset.sha256, plan)
+    return plan
