@@ -37,7 +37,9 @@ def _float_written_otherwise(text: str) -> bool:
 
 
 _set = object.__setattr__
+_new = object.__new__
 _M = TypeVar("_M", bound="_Out")
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # model class -> its field names, in order
 
 
 class _Out(BaseModel):
@@ -50,10 +52,14 @@ class _Out(BaseModel):
         its per-field alias and default lookups); a missing field is a ``KeyError``.
         ``tests/test_serialisation.py`` validates every case file's result against the
         models and the schema."""
-        ordered = {name: values[name] for name in cls.__pydantic_fields__}  # serialised in this order
-        instance = cls.__new__(cls)
-        _set(instance, "__dict__", ordered)
-        _set(instance, "__pydantic_fields_set__", set(ordered))
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(cls.__pydantic_fields__)
+        if tuple(values) != names:  # serialised in declaration order, whatever the call's
+            values = {name: values[name] for name in names}
+        instance = _new(cls)
+        _set(instance, "__dict__", values)
+        _set(instance, "__pydantic_fields_set__", set(names))
         _set(instance, "__pydantic_extra__", None)
         _set(instance, "__pydantic_private__", None)
         return instance
