@@ -18,7 +18,7 @@ from ..engine import EngineRun
 from ..ruleset.conditions import UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
-from .plan import plan_of
+from .plan import FlatCondition, plan_of
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
@@ -29,6 +29,8 @@ class _Judge:
 
     def __init__(self, ruleset: Ruleset, run: EngineRun, facts: Mapping[str, FactValue]) -> None:
         self.ruleset = ruleset
+        self.plans = plan_of(ruleset).rules
+        self.facts = facts
         self.run = run
         self.undecided = run.possible.difference(run.fired)
         self.memo: dict[int, frozenset[str]] = {}
@@ -44,6 +46,9 @@ class _Judge:
     def blame(self, rule: Rule) -> frozenset[str]:
         """The unknown inputs that leave ``rule`` undecided (empty if it is decided)."""
         index = rule.index
+        flat = self.plans[index].flat
+        if flat is not None:
+            return _flat_blame(flat, self.facts)
         if index in self.memo:
             return self.memo[index]
         if index in self.in_progress:  # a cycle adds nothing new
@@ -61,6 +66,28 @@ class _Judge:
             if rule.index in self.undecided:
                 found = found | self.blame(rule)
         return found
+
+
+def _flat_blame(flat: FlatCondition, facts: Mapping[str, FactValue]) -> frozenset[str]:
+    """``kleene``'s blame of a flat condition: the unknown inputs when it is unknown, else none."""
+    found = _NOBODY
+    if flat.every:  # a false atom decides it; an unknown one adds its input
+        for fact, atom, inputs in flat.atoms:
+            if fact in facts:
+                if not atom.holds(facts[fact]):
+                    return _NOBODY
+            elif inputs:
+                found = found | inputs
+            else:  # neither known nor an input: false
+                return _NOBODY
+        return found
+    for fact, atom, inputs in flat.atoms:  # any: a true atom decides it
+        if fact in facts:
+            if atom.holds(facts[fact]):
+                return _NOBODY
+        elif inputs:
+            found = found | inputs
+    return found
 
 
 class _DerivedBlame(dict[str, frozenset[str]]):
@@ -145,11 +172,22 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                     triage_reach[name] = reach
     order, first = ruleset.input_order, ruleset.ask_first
     ask_last = len(first)
+    alone: dict[int, str] = {}  # rule index -> the reason of an input only that rule names
     result = []
     for name in sorted(blamed, key=lambda name: (-triage_reach[name], first.get(name, ask_last),
                                                  order[name])):
+        indices = blamed[name]
+        if len(indices) == 1:
+            index = indices[0]
+            why = alone.get(index)
+            rule_id = plans[index].id
+            if why is None:
+                why = alone[index] = "Unknown: " + "; ".join(
+                    [f"{effect} ({rule_id})" for effect in effects_of[index]]) + "."
+            result.append(MissingInput.built(input=name, why=why, rules=[rule_id]))
+            continue
         by_effect: dict[str, list[str]] = {}
-        for index in blamed[name]:
+        for index in indices:
             rule_id = plans[index].id
             for effect in effects_of[index]:
                 if effect in by_effect:

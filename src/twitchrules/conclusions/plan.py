@@ -1,9 +1,11 @@
 """Plan: what the conclusions read of each rule, prepared once per ruleset, not once per case.
 
 Per rule (by index): the triage it sets and the words of the effect its firing would have on
-the triage, its evidence with the words of its effect on the differential, and its trace
-entry's fixed parts. A plan is content only (ids, ranks, words), so it is kept by the
-ruleset's content hash, like the compiled engines.
+the triage, its evidence with the words of its effect on the differential, and, when its
+condition is flat (one atom, or all/any of atoms, on case facts), that condition's atoms
+with the input each reports as, so its three-valued value needs no walk of the tree. A plan
+is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, like
+the compiled engines.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
+from ..ruleset.conditions import Any_, Atom, Condition
 from ..ruleset.model import Rule, Ruleset
 
 TRIAGE_EFFECT = "could make the triage"
@@ -45,6 +49,16 @@ class RulePlan:
     evidence: tuple[EvidenceEffect, ...]
     supports: tuple[str, ...]  # the conditions its "for" evidence names
     all_support: bool  # every evidence is "for": each changes the differential, whatever the case
+    flat: FlatCondition | None  # its condition, when it tests case facts only, one level deep
+
+
+@dataclass(frozen=True)
+class FlatCondition:
+    """A condition that is one atom, or an ``all``/``any`` of atoms, on case facts only: its
+    atoms, each with the input it reports as when unknown (empty: a fact never unknown)."""
+
+    every: bool  # all (or a single atom); else any
+    atoms: tuple[tuple[str, Atom, frozenset[str]], ...]
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,20 @@ class Plan:
     effectful: frozenset[int]  # the rules that set a triage or give evidence
 
 
-def _rule_plan(rule: Rule) -> RulePlan:
+def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
+    parts = (condition,) if isinstance(condition, Atom) else getattr(condition, "parts", None)
+    if parts is None or not all(isinstance(part, Atom) for part in parts):
+        return None
+    if any(part.fact in ruleset.derived_names or part.fact in COUNTERS for part in parts):
+        return None
+    inputs = ruleset.input_names
+    return FlatCondition(
+        every=not isinstance(condition, Any_),
+        atoms=tuple((part.fact, part, frozenset({inputs[part.fact]}) if part.fact in inputs
+                     else frozenset()) for part in parts))
+
+
+def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
     triage = rule.triage
     sets = None
     if triage is not None:
@@ -67,7 +94,8 @@ def _rule_plan(rule: Rule) -> RulePlan:
         for body in rule.evidence)
     return RulePlan(id=rule.id, triage=sets, evidence=effects,
                     supports=tuple(effect.condition for effect in effects if effect.supports),
-                    all_support=all(effect.supports for effect in effects))
+                    all_support=all(effect.supports for effect in effects),
+                    flat=_flat(rule.condition, ruleset))
 
 
 _LOCK = threading.Lock()
@@ -78,7 +106,7 @@ def plan_of(ruleset: Ruleset) -> Plan:
     """The plan of a ruleset, made on first use and kept by its content hash."""
     plan = _PLANS.get(ruleset.sha256)
     if plan is None:
-        rules = tuple(_rule_plan(rule) for rule in ruleset.rules)
+        rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
         plan = Plan(rules=rules, effectful=frozenset(
             index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
         with _LOCK:
