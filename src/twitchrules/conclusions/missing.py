@@ -10,12 +10,13 @@ that could produce them, resolved on demand and memoised.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 from ..case.facts import COUNTERS, FactValue
 from ..case.vocabulary import CHECKLIST_COUNTER, level_rank
 from ..engine import EngineRun
-from ..ruleset.conditions import UNKNOWN, Knowledge, kleene
+from ..ruleset.conditions import FALSE, TRUE, UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
 from .plan import FlatCondition, plan_of
@@ -47,17 +48,22 @@ class _Judge:
         """The unknown inputs that leave ``rule`` undecided (empty if it is decided)."""
         index = rule.index
         flat = self.plans[index].flat
-        if flat is not None:
-            return _flat_blame(flat, self.facts)
+        if flat is not None and flat.case_only:  # no other rule's blame is read: no memo
+            return _flat_blame(flat, self.facts, self.knowledge)
         if index in self.memo:
             return self.memo[index]
         if index in self.in_progress:  # a cycle adds nothing new
             return _NOBODY
         self.in_progress.add(index)
-        value, found = kleene(rule.condition, self.knowledge)
+        if flat is not None:
+            found = _flat_blame(flat, self.facts, self.knowledge)
+        else:
+            value, found = kleene(rule.condition, self.knowledge)
+            if value != UNKNOWN:
+                found = _NOBODY
         self.in_progress.discard(index)
-        self.memo[index] = found if value == UNKNOWN else _NOBODY
-        return self.memo[index]
+        self.memo[index] = found
+        return found
 
     def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
         """The union of the blame of those rules that are undecided."""
@@ -68,26 +74,30 @@ class _Judge:
         return found
 
 
-def _flat_blame(flat: FlatCondition, facts: Mapping[str, FactValue]) -> frozenset[str]:
-    """``kleene``'s blame of a flat condition: the unknown inputs when it is unknown, else none."""
+def _flat_blame(flat: FlatCondition, facts: Mapping[str, FactValue],
+                knowledge: Knowledge) -> frozenset[str]:
+    """``kleene``'s blame of a flat condition (the unknown inputs when it is unknown, else
+    none), its atoms judged in order as ``kleene`` judges them, without a walk of the tree."""
+    decisive = FALSE if flat.every else TRUE
     found = _NOBODY
-    if flat.every:  # a false atom decides it; an unknown one adds its input
-        for fact, atom, inputs in flat.atoms:
-            if fact in facts:
-                if not atom.holds(facts[fact]):
-                    return _NOBODY
-            elif inputs:
-                found = found | inputs
-            else:  # neither known nor an input: false
-                return _NOBODY
-        return found
-    for fact, atom, inputs in flat.atoms:  # any: a true atom decides it
+    undecided = False
+    for fact, atom, inputs, engine_made in flat.atoms:
         if fact in facts:
-            if atom.holds(facts[fact]):
+            if (TRUE if atom.holds(facts[fact]) else FALSE) == decisive:
                 return _NOBODY
+            continue
+        if engine_made:  # a derived fact or a counter: its producers' blame, memoised
+            value, part = kleene(atom, knowledge)
         elif inputs:
-            found = found | inputs
-    return found
+            value, part = UNKNOWN, inputs
+        else:  # neither known nor an input: false
+            value, part = FALSE, _NOBODY
+        if value == decisive:
+            return _NOBODY
+        if value == UNKNOWN:
+            undecided = True
+            found = found | part
+    return found if undecided else _NOBODY
 
 
 class _DerivedBlame(dict[str, frozenset[str]]):
@@ -136,7 +146,7 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     undecided = sorted(judge.undecided.intersection(plan_all.effectful))
     possibly_supported = {condition for index in undecided for condition in plans[index].supports}
     level, level_word = level_rank(triage.level), triage.level
-    rules = ruleset.rules
+    rules, facts = ruleset.rules, firing.facts
     effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
     blamed: dict[str, list[int]] = {}  # input -> the rules it leaves undecided, in rule order
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
@@ -149,7 +159,7 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
             effects.append(sets.effect)
             reach = sets.rank
         if plan.all_support:
-            effects.extend(evidence.effect for evidence in plan.evidence)
+            effects.extend(plan.evidence_effects)
         else:
             for evidence in plan.evidence:
                 if evidence.supports or evidence.condition in listed or (
@@ -157,7 +167,9 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                     effects.append(evidence.effect)
         if not effects:
             continue
-        culprits = judge.blame(rules[index])
+        flat = plan.flat
+        culprits = (_flat_blame(flat, facts, judge.knowledge) if flat is not None and flat.case_only
+                    else judge.blame(rules[index]))
         if not culprits:
             continue
         effects_of[index] = tuple(dict.fromkeys(effects))
@@ -196,7 +208,6 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                     by_effect[effect] = [rule_id]
         why = "; ".join([f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
                          for effect, rule_ids in by_effect.items()])
-        named = list(dict.fromkeys([rule_id for rule_ids in by_effect.values()
-                                    for rule_id in rule_ids]))
+        named = list(dict.fromkeys(chain.from_iterable(by_effect.values())))
         result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=named))
     return result

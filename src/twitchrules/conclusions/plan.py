@@ -2,7 +2,7 @@
 
 Per rule (by index): the triage it sets and the words of the effect its firing would have on
 the triage, its evidence with the words of its effect on the differential, and, when its
-condition is flat (one atom, or all/any of atoms, on case facts), that condition's atoms
+condition is flat (one atom, or all/any of atoms), that condition's atoms
 with the input each reports as, so its three-valued value needs no walk of the tree. A plan
 is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, like
 the compiled engines.
@@ -18,6 +18,7 @@ from ..case.vocabulary import level_rank
 from ..ruleset.conditions import Any_, Atom, Condition
 from ..ruleset.model import Rule, Ruleset
 
+_NONE: frozenset[str] = frozenset()
 TRIAGE_EFFECT = "could make the triage"
 DIFFERENTIAL_EFFECT = "could change the differential"
 
@@ -47,18 +48,22 @@ class RulePlan:
     id: str
     triage: TriageEffect | None
     evidence: tuple[EvidenceEffect, ...]
+    evidence_effects: tuple[str, ...]  # the effect of each evidence, in order
     supports: tuple[str, ...]  # the conditions its "for" evidence names
     all_support: bool  # every evidence is "for": each changes the differential, whatever the case
-    flat: FlatCondition | None  # its condition, when it tests case facts only, one level deep
+    flat: FlatCondition | None  # its condition, when it is one level deep
+    reads_case_only: bool  # its condition names no derived fact and no counter
 
 
 @dataclass(frozen=True)
 class FlatCondition:
-    """A condition that is one atom, or an ``all``/``any`` of atoms, on case facts only: its
-    atoms, each with the input it reports as when unknown (empty: a fact never unknown)."""
+    """A condition that is one atom, or an ``all``/``any`` of atoms: its atoms, each with the
+    input it reports as when unknown (empty: never unknown, or not a case fact) and whether it
+    tests a fact the engine makes (a derived fact or a counter)."""
 
     every: bool  # all (or a single atom); else any
-    atoms: tuple[tuple[str, Atom, frozenset[str]], ...]
+    atoms: tuple[tuple[str, Atom, frozenset[str], bool], ...]
+    case_only: bool  # no atom tests a fact the engine makes
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,14 @@ def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
     parts = (condition,) if isinstance(condition, Atom) else getattr(condition, "parts", None)
     if parts is None or not all(isinstance(part, Atom) for part in parts):
         return None
-    if any(part.fact in ruleset.derived_names or part.fact in COUNTERS for part in parts):
-        return None
     inputs = ruleset.input_names
-    return FlatCondition(
-        every=not isinstance(condition, Any_),
-        atoms=tuple((part.fact, part, frozenset({inputs[part.fact]}) if part.fact in inputs
-                     else frozenset()) for part in parts))
+    atoms = []
+    for part in parts:
+        engine_made = part.fact in ruleset.derived_names or part.fact in COUNTERS
+        reported = frozenset({inputs[part.fact]}) if part.fact in inputs and not engine_made else _NONE
+        atoms.append((part.fact, part, reported, engine_made))
+    return FlatCondition(every=not isinstance(condition, Any_), atoms=tuple(atoms),
+                         case_only=not any(atom[3] for atom in atoms))
 
 
 def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
@@ -93,9 +99,12 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
                        effect=f"{DIFFERENTIAL_EFFECT}: {body['condition']}")
         for body in rule.evidence)
     return RulePlan(id=rule.id, triage=sets, evidence=effects,
+                    evidence_effects=tuple(effect.effect for effect in effects),
                     supports=tuple(effect.condition for effect in effects if effect.supports),
                     all_support=all(effect.supports for effect in effects),
-                    flat=_flat(rule.condition, ruleset))
+                    flat=_flat(rule.condition, ruleset),
+                    reads_case_only=not any(fact in ruleset.derived_names or fact in COUNTERS
+                                            for fact in rule.condition_facts))
 
 
 _LOCK = threading.Lock()
