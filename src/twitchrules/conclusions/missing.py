@@ -144,7 +144,7 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     plans = plan_all.rules
     judge = _Judge(ruleset, firing.run, firing.facts)
     undecided = sorted(judge.undecided.intersection(plan_all.effectful))
-    possibly_supported = {condition for index in undecided for condition in plans[index].supports}
+    possibly_supported: set[str] | None = None  # conditions an undecided rule could support
     level, level_word = level_rank(triage.level), triage.level
     rules, facts = ruleset.rules, firing.facts
     effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
@@ -162,9 +162,13 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
             effects.extend(plan.evidence_effects)
         else:
             for evidence in plan.evidence:
-                if evidence.supports or evidence.condition in listed or (
-                        evidence.condition in possibly_supported):
-                    effects.append(evidence.effect)
+                if not (evidence.supports or evidence.condition in listed):
+                    if possibly_supported is None:  # only evidence against needs it
+                        possibly_supported = {condition for number in undecided
+                                              for condition in plans[number].supports}
+                    if evidence.condition not in possibly_supported:
+                        continue
+                effects.append(evidence.effect)
         if not effects:
             continue
         flat = plan.flat
