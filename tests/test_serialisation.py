@@ -9,6 +9,7 @@ published schema and against the models themselves (a round trip through validat
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import jsonschema
@@ -69,6 +70,43 @@ def test_words_like_exponents_keep_pydantic_bytes() -> None:
     tricky = result.model_copy(update={"package_version": "0.1.0-line-2e 0.000"})
     assert tricky.to_json() == _reference(tricky, 2)
     assert tricky.to_json(indent=None) == _reference(tricky, None)
+
+
+def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for part in typing.get_args(annotation) for model in _annotation_models(part)]
+
+
+def test_only_known_fields_can_hold_floats() -> None:
+    """The fields of the result's models that admit a float (or anything) are exactly those
+    ``to_json``'s small-float check reads: a differential entry's score, an evidence value,
+    a trace entry's matched values."""
+    admitting: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    waiting: list[type[BaseModel]] = [Result]
+    while waiting:
+        model = waiting.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            waiting.extend(_annotation_models(info.annotation))
+            words = repr(info.annotation)
+            if "float" in words or "Any" in words:
+                admitting.add(f"{model.__name__}.{name}")
+    assert admitting == {"DifferentialEntry.score", "EvidenceItem.value", "TraceEntry.matched"}
+
+
+def test_nested_matched_values_are_read_as_text() -> None:
+    """A matched value the check cannot see into (a list holding a small float) still gets
+    Python's spelling."""
+    result = evaluate(base_case(sleep_hours=5, stress_level=9))
+    entry = result.trace[0].model_copy(update={"matched": {"sleep_hours": [1e-05]}})
+    odd = result.model_copy(update={"trace": [entry, *result.trace[1:]]})
+    assert "1e-05" in odd.to_json()
+    assert odd.to_json() == _reference(odd, 2)
+    assert odd.to_json(indent=None) == _reference(odd, None)
 
 
 def test_pydantic_writes_every_character_as_json_dumps() -> None:

@@ -36,6 +36,10 @@ def _float_written_otherwise(text: str) -> bool:
                for found in _EXPONENT.finditer(text))
 
 
+def _small(value: object) -> bool:
+    return type(value) is float and value != 0 and -1e-4 < value < 1e-4
+
+
 _set = object.__setattr__
 _new = object.__new__
 _M = TypeVar("_M", bound="_Out")
@@ -208,6 +212,24 @@ class Result(_Out):
     notices: list[Notice]
     trace: list[TraceEntry]
 
+    def _small_float(self) -> bool | None:
+        """Whether a float of this result is nonzero and below 1e-4 in magnitude (which
+        pydantic may spell otherwise than Python); ``None`` when a matched value is not a
+        scalar. Floats are only in a differential entry's score and evidence values and in
+        a trace entry's matched values (``tests/test_serialisation.py`` checks that no other
+        field of the models can hold one)."""
+        for entry in self.differential:
+            if _small(entry.score) or any(_small(item.value) for item in entry.evidence):
+                return True
+        for trace in self.trace:
+            for value in trace.matched.values():
+                if type(value) is float:
+                    if _small(value):
+                        return True
+                elif value is not None and not isinstance(value, (bool, int, str)):
+                    return None
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object (plain Python values)."""
         return self.model_dump(mode="json", by_alias=True)
@@ -220,7 +242,8 @@ class Result(_Out):
         serialiser: ``indent=2`` (for people) is ``model_dump_json`` as it is; the compact
         form (``indent=None``, for machines) is its one-item-a-line form joined up. A float
         pydantic writes differently from Python (``0.00001`` for ``1e-05``: only magnitudes
-        below 1e-4) sends that one result through ``to_dict`` instead.
+        below 1e-4, looked for among the values that can be floats) sends that one result
+        through ``to_dict`` instead.
         """
         try:
             # Compact: one item or key a line, unindented; newlines are never inside a JSON
@@ -229,7 +252,10 @@ class Result(_Out):
             text = self.model_dump_json(by_alias=True, indent=0 if indent is None else indent)
         except ValueError:  # e.g. a lone surrogate, which Python's json writes as an escape
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-        if _float_written_otherwise(text):
+        spelled_otherwise = self._small_float()
+        if spelled_otherwise is None:  # a value the check cannot see into: read the text
+            spelled_otherwise = _float_written_otherwise(text)
+        if spelled_otherwise:
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
         if indent is None:
             return text.replace(",\n", ", ").replace("\n", "")
