@@ -107,3 +107,32 @@ def test_missing_information_lists_what_to_ask_first() -> None:
 
 def _rank(level: str) -> int:
     return ("self-care", "monitor", "prompt", "urgent", "immediate").index(level)
+
+
+def test_prepared_atoms_blame_as_kleene_does() -> None:
+    """Over a synthetic cohort, every undecided rule's blame judged from the plan's prepared
+    atoms (one-level conditions) is the blame ``kleene`` gives its whole condition tree."""
+    from twitchrules import Case, load_ruleset
+    from twitchrules.case import build_facts
+    from twitchrules.conclusions.missing import _Judge
+    from twitchrules.conclusions.plan import plan_of
+    from twitchrules.engine import get_backend
+    from twitchrules.population import cohort_cases
+    from twitchrules.ruleset.conditions import UNKNOWN, kleene
+
+    ruleset = load_ruleset()
+    backend, plans = get_backend(ruleset, "clips"), plan_of(ruleset).rules
+    judged = 0
+    for data in cohort_cases(150, seed=11):
+        facts = build_facts(Case.model_validate(data), ruleset.fact_definitions)
+        run = backend.run(facts)
+        for index in sorted(run.possible.difference(run.fired)):
+            rule = ruleset.rules[index]
+            if plans[index].flat is None:
+                continue
+            reference = _Judge(ruleset, run, facts)
+            value, found = kleene(rule.condition, reference.knowledge)
+            assert _Judge(ruleset, run, facts).blame(rule) == (found if value == UNKNOWN
+                                                               else frozenset()), rule.id
+            judged += 1 if found else 0
+    assert judged > 100

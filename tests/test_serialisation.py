@@ -9,6 +9,7 @@ published schema and against the models themselves (a round trip through validat
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import jsonschema
@@ -49,6 +50,73 @@ def test_tiny_float_keeps_python_spelling() -> None:
     assert text == _reference(result, 2)
     assert result.to_json(indent=None) == _reference(result, None)
     assert "2.5e-05" in text and "0.000025" not in text
+
+
+@pytest.mark.parametrize("value", [1e-05, 9.99e-05, 1e-07, 2.5e-10, 3e-300, 0.0001, 0.00012])
+def test_small_floats_keep_python_spelling(value: float) -> None:
+    """Every spelling pydantic gives a small float (0.0000d..., 1e-7) is caught, indented and
+    compact; 1e-4 and above, spelled alike by both, keeps pydantic's own bytes."""
+    result = evaluate(base_case(sleep_hours=value, stress_level=9))
+    text = result.to_json()
+    assert repr(value) in text
+    assert text == _reference(result, 2)
+    assert result.to_json(indent=None) == _reference(result, None)
+
+
+def test_words_like_exponents_keep_pydantic_bytes() -> None:
+    """Text that only looks like a small float ("e-1" after a letter, "0.00" of a score)
+    changes nothing: the result's bytes are json.dumps' either way."""
+    result = evaluate(base_case(caffeine_mg_per_day=0.5, stress_level=9))
+    tricky = result.model_copy(update={"package_version": "0.1.0-line-2e 0.000"})
+    assert tricky.to_json() == _reference(tricky, 2)
+    assert tricky.to_json(indent=None) == _reference(tricky, None)
+
+
+def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for part in typing.get_args(annotation) for model in _annotation_models(part)]
+
+
+def test_only_known_fields_can_hold_floats() -> None:
+    """The fields of the result's models that admit a float (or anything) are exactly those
+    ``to_json``'s small-float check reads: a differential entry's score, an evidence value,
+    a trace entry's matched values."""
+    admitting: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    waiting: list[type[BaseModel]] = [Result]
+    while waiting:
+        model = waiting.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            waiting.extend(_annotation_models(info.annotation))
+            words = repr(info.annotation)
+            if "float" in words or "Any" in words:
+                admitting.add(f"{model.__name__}.{name}")
+    assert admitting == {"DifferentialEntry.score", "EvidenceItem.value", "TraceEntry.matched"}
+
+
+def test_nested_matched_values_are_read_as_text() -> None:
+    """A matched value the check cannot see into (a list holding a small float) still gets
+    Python's spelling."""
+    result = evaluate(base_case(sleep_hours=5, stress_level=9))
+    entry = result.trace[0].model_copy(update={"matched": {"sleep_hours": [1e-05]}})
+    odd = result.model_copy(update={"trace": [entry, *result.trace[1:]]})
+    assert "1e-05" in odd.to_json()
+    assert odd.to_json() == _reference(odd, 2)
+    assert odd.to_json(indent=None) == _reference(odd, None)
+
+
+def test_pydantic_writes_every_character_as_json_dumps() -> None:
+    """Each character (controls, quotes, backslash, DEL, U+2028, astral) is escaped by
+    pydantic exactly as by json.dumps(ensure_ascii=False): the compact form joins pydantic's
+    lines instead of passing its text through json.loads and json.dumps again."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    result = evaluate(base_case()).model_copy(update={"package_version": every})
+    assert result.model_dump_json(by_alias=True, indent=2) == _reference(result, 2)
+    assert result.to_json(indent=None) == _reference(result, None)
 
 
 def test_outputs_validate_against_schema_and_models(results: list[Result]) -> None:

@@ -17,9 +17,10 @@ from .result import Notice, Recommendation
 from .triage import triage_level
 
 
-def build_recommendations(firing: Firing) -> list[Recommendation]:
-    """Each recommendation once, with every fired rule that gave it, if it fits the result."""
-    level = level_rank(triage_level(firing))
+def build_recommendations(firing: Firing, level_word: str | None = None) -> list[Recommendation]:
+    """Each recommendation once, with every fired rule that gave it, if it fits the result
+    (at ``level_word``, the triage level when the caller knows it already)."""
+    level = level_rank(triage_level(firing) if level_word is None else level_word)
     found: dict[str, tuple[dict[str, str], list[str]]] = {}
     for rule in firing.fired:
         for body in rule.conclusions("recommend"):

@@ -30,7 +30,7 @@ def build_result(firing: Firing, *, engine: EngineInfo, package_version: str) ->
         ruleset=RulesetInfo.built(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256),
         triage=triage,
         differential=differential,
-        recommendations=build_recommendations(firing),
+        recommendations=build_recommendations(firing, triage.level),
         checklist=build_checklist(firing),
         missing_information=missing_information(firing, triage, default_used, listed),
         notices=build_notices(firing),

@@ -23,7 +23,7 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
     for rule in firing.fired:
         for body in rule.evidence:
             evidence.setdefault(body["condition"], []).append((rule, body))
-    ranked: list[tuple[float, int, dict[str, Any]]] = []
+    ranked: list[tuple[float, int, tuple[Any, ...]]] = []
     for position, (condition, meta) in enumerate(firing.ruleset.data["conditions"].items()):
         keep_for, keep_against = 1.0, 1.0
         found: dict[str, list[str]] = {"for": [], "against": []}
@@ -49,12 +49,13 @@ def build_differential(firing: Firing) -> list[DifferentialEntry]:
         score = round((1 - keep_for) * keep_against, 3)
         if keep_for == 1.0 or score <= 0:
             continue
-        ranked.append((-score, position, {
-            "condition": condition, "title": meta["title"], "score": score,
-            "for_": list(dict.fromkeys(found["for"])),
-            "against": list(dict.fromkeys(found["against"])),
-            "tests": list(meta["tests"]), "rules": rules, "evidence": items,
-            "unconfirmed": list(dict.fromkeys(unconfirmed))}))
+        ranked.append((-score, position, (
+            condition, meta["title"], score, list(dict.fromkeys(found["for"])),
+            list(dict.fromkeys(found["against"])), list(meta["tests"]), rules, items,
+            list(dict.fromkeys(unconfirmed)))))
     ranked.sort(key=lambda entry: (entry[0], entry[1]))
-    return [DifferentialEntry.built(rank=rank, **fields)
-            for rank, (_, _, fields) in enumerate(ranked, start=1)]
+    return [DifferentialEntry.built(condition=condition, title=title, rank=rank, score=score,
+                                    for_=for_, against=against, tests=tests, rules=rules,
+                                    evidence=items, unconfirmed=unconfirmed)
+            for rank, (_, _, (condition, title, score, for_, against, tests, rules, items,
+                              unconfirmed)) in enumerate(ranked, start=1)]

@@ -18,12 +18,32 @@ TriageLevel = Literal[TRIAGE_LEVELS]  # type: ignore[valid-type]
 ConditionId = Literal[CONDITIONS]  # type: ignore[valid-type]
 
 
-_FLOAT_WRITTEN_OTHERWISE = re.compile(r"\de-\d|0\.0000\d")
-"""Where pydantic's JSON may write a float otherwise than Python's ``repr`` (|x| < 1e-4)."""
+_EXPONENT = re.compile(r"e-\d")
+_FIVE_PLACES = re.compile(r"0\.0000\d")
+
+
+def _float_written_otherwise(text: str) -> bool:
+    """Whether pydantic's JSON may spell a float otherwise than Python's ``repr``.
+
+    That is a magnitude below 1e-4: ``0.0000d...`` (``1e-05`` in Python) or a negative
+    exponent after a digit (``1e-7``, Python ``1e-07``). The same test as the regular
+    expression ``\\de-\\d|0\\.0000\\d``, made cheap: each search starts with a literal, which
+    Python's ``re`` skips to, and the digit before ``e-`` is checked only where one is found.
+    """
+    if "0.0000" in text and _FIVE_PLACES.search(text):
+        return True
+    return any(found.start() and text[found.start() - 1].isdecimal()
+               for found in _EXPONENT.finditer(text))
+
+
+def _small(value: object) -> bool:
+    return type(value) is float and value != 0 and -1e-4 < value < 1e-4
 
 
 _set = object.__setattr__
+_new = object.__new__
 _M = TypeVar("_M", bound="_Out")
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # model class -> its field names, in order
 
 
 class _Out(BaseModel):
@@ -36,10 +56,14 @@ class _Out(BaseModel):
         its per-field alias and default lookups); a missing field is a ``KeyError``.
         ``tests/test_serialisation.py`` validates every case file's result against the
         models and the schema."""
-        ordered = {name: values[name] for name in cls.__pydantic_fields__}  # serialised in this order
-        instance = cls.__new__(cls)
-        _set(instance, "__dict__", ordered)
-        _set(instance, "__pydantic_fields_set__", set(ordered))
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(cls.__pydantic_fields__)
+        if tuple(values) != names:  # serialised in declaration order, whatever the call's
+            values = {name: values[name] for name in names}
+        instance = _new(cls)
+        _set(instance, "__dict__", values)
+        _set(instance, "__pydantic_fields_set__", set(names))
         _set(instance, "__pydantic_extra__", None)
         _set(instance, "__pydantic_private__", None)
         return instance
@@ -188,6 +212,24 @@ class Result(_Out):
     notices: list[Notice]
     trace: list[TraceEntry]
 
+    def _small_float(self) -> bool | None:
+        """Whether a float of this result is nonzero and below 1e-4 in magnitude (which
+        pydantic may spell otherwise than Python); ``None`` when a matched value is not a
+        scalar. Floats are only in a differential entry's score and evidence values and in
+        a trace entry's matched values (``tests/test_serialisation.py`` checks that no other
+        field of the models can hold one)."""
+        for entry in self.differential:
+            if _small(entry.score) or any(_small(item.value) for item in entry.evidence):
+                return True
+        for trace in self.trace:
+            for value in trace.matched.values():
+                if type(value) is float:
+                    if _small(value):
+                        return True
+                elif value is not None and not isinstance(value, (bool, int, str)):
+                    return None
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object (plain Python values)."""
         return self.model_dump(mode="json", by_alias=True)
@@ -198,16 +240,23 @@ class Result(_Out):
         The bytes are those of ``json.dumps(self.to_dict(), indent=indent,
         ensure_ascii=False)`` (the format results have always had), made by pydantic's own
         serialiser: ``indent=2`` (for people) is ``model_dump_json`` as it is; the compact
-        form (``indent=None``, for machines) re-spaces it through the C JSON codec. A float
+        form (``indent=None``, for machines) is its one-item-a-line form joined up. A float
         pydantic writes differently from Python (``0.00001`` for ``1e-05``: only magnitudes
-        below 1e-4) sends that one result through ``to_dict`` instead.
+        below 1e-4, looked for among the values that can be floats) sends that one result
+        through ``to_dict`` instead.
         """
         try:
-            text = self.model_dump_json(by_alias=True, indent=indent)
+            # Compact: one item or key a line, unindented; newlines are never inside a JSON
+            # string, so each one is a break between items that json.dumps writes as ", "
+            # (after a comma) or as nothing (after an opening or before a closing bracket).
+            text = self.model_dump_json(by_alias=True, indent=0 if indent is None else indent)
         except ValueError:  # e.g. a lone surrogate, which Python's json writes as an escape
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-        if indent is None:
-            return json.dumps(json.loads(text), ensure_ascii=False)
-        if _FLOAT_WRITTEN_OTHERWISE.search(text):
+        spelled_otherwise = self._small_float()
+        if spelled_otherwise is None:  # a value the check cannot see into: read the text
+            spelled_otherwise = _float_written_otherwise(text)
+        if spelled_otherwise:
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if indent is None:
+            return text.replace(",\n", ", ").replace("\n", "")
         return text

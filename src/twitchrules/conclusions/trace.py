@@ -8,6 +8,7 @@ from ..case.facts import COUNTERS
 from ..ruleset.model import Rule
 from ..ruleset.words import conclusion_text
 from .firing import Firing
+from .plan import plan_of
 from .result import TraceEntry
 
 
@@ -29,9 +30,16 @@ def _matched(rule: Rule, firing: Firing) -> dict[str, Any]:
 def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
     """The trace of one evaluation; the default triage is its last entry when it was used."""
     labels = firing.ruleset.source_labels
-    entries = [TraceEntry.built(rule=rule.id, version=rule.version, matched=_matched(rule, firing),
-                          concluded=list(rule.concluded), source=labels[rule.index])
-               for rule in firing.fired]
+    plans = plan_of(firing.ruleset).rules
+    facts = firing.facts
+    entries = []
+    for rule in firing.fired:
+        if plans[rule.index].reads_case_only:  # no derived fact or counter: the case's values
+            matched = {fact: facts[fact] for fact in rule.condition_facts if fact in facts}
+        else:
+            matched = _matched(rule, firing)
+        entries.append(TraceEntry.built(rule=rule.id, version=rule.version, matched=matched,
+                                        concluded=list(rule.concluded), source=labels[rule.index]))
     if default_used:
         default = firing.ruleset.triage_default
         triage = {key: default[key] for key in ("level", "timeframe")}

@@ -326,6 +326,8 @@ class _Environment:
             for construct in built:
                 self.env.build(construct)
         self.facts = tuple(slots)
+        # The trace holds compiled rule numbers as text: each one's rule index and mode.
+        self.steps = {str(number): step for number, step in enumerate(program.steps)}
         self.assert_case = self.env.find_function(_CASE)
         self.trace = self.env.find_global("trace")
 
@@ -354,8 +356,8 @@ class _Environment:
             self.assert_case(*case_arguments(facts, self.facts))
             env.run()
             if not self.live:
-                session.run = record_from_firings(
-                    self.program, [int(number) for number in self.trace.value.split()])
+                session.run = record_from_firings(self.program, self.trace.value.split(),
+                                                  self.steps)
         except BaseException:
             env.reset()  # a failed case's facts go now (a good case's at the next reset)
             raise

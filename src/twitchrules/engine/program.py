@@ -39,6 +39,7 @@ class Program:
     by_key: dict[str, CompiledRule]
     asserts: tuple[tuple[str, ...], ...]  # per rule index: derived facts it asserts
     checklist_met: tuple[tuple[str, ...], ...]  # per rule index: checklist items it makes met
+    steps: tuple[tuple[int, bool], ...]  # per compiled rule: its rule index, whether definite
 
 
 def compile_program(ruleset: Ruleset) -> Program:
@@ -73,4 +74,5 @@ def compile_program(ruleset: Ruleset) -> Program:
         by_key={rule.key: rule for rule in compiled},
         asserts=tuple(tuple(rule.conclusions("assert")) for rule in ruleset.rules),
         checklist_met=tuple(rule.checklist_met for rule in ruleset.rules),
+        steps=tuple((rule.rule_index, rule.mode == DEFINITE) for rule in compiled),
     )

@@ -8,7 +8,9 @@ recorded once per mode, at its first firing, whatever conjunct fired it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..case.vocabulary import CHECKLIST_COUNTER
 from .program import DEFINITE, Program
@@ -73,34 +75,33 @@ class Session:
         return new
 
 
-def record_from_firings(program: Program, numbers: list[int]) -> EngineRun:
+def record_from_firings(program: Program, numbers: Iterable[Hashable],
+                        steps: Mapping[Any, tuple[int, bool]] | None = None) -> EngineRun:
     """The firing record of a run, from the numbers of the compiled rules that fired, in order.
 
     What ``Session.fire`` records, assembled from what the compiler prepared once per rule
-    (``Program.rules``' mode and rule, ``asserts`` and ``checklist_met``), for a backend
-    that fires each rule at most once per mode itself (the CLIPS native mode).
+    (``Program.steps``: each compiled rule's rule and mode; ``asserts`` and ``checklist_met``),
+    for a backend that fires each rule at most once per mode itself (the CLIPS native mode).
+    ``steps`` maps each number as the backend gives it (e.g. the text of its trace) to that
+    rule and mode; by default the numbers are ints, positions in ``Program.steps``.
     """
-    rules, asserts, items = program.rules, program.asserts, program.checklist_met
+    found: Any = program.steps if steps is None else steps
+    asserts, items = program.asserts, program.checklist_met
     fired: list[int] = []
     possible: set[int] = set()
     counter_at_firing: dict[int, int] = {}
     items_met: set[str] = set()
     for number in numbers:
-        compiled = rules[number]
-        index = compiled.rule_index
-        if compiled.mode == DEFINITE and index not in counter_at_firing:
+        index, definite = found[number]
+        if definite and index not in counter_at_firing:
             fired.append(index)
             counter_at_firing[index] = len(items_met)
-            items_met.update(items[index])
+            if items[index]:
+                items_met.update(items[index])
         possible.add(index)
-    derived: set[str] = set()
-    for index in fired:
-        derived.update(asserts[index])
-    derived_possible: set[str] = set()
-    items_possible: set[str] = set()
-    for index in possible:
-        derived_possible.update(asserts[index])
-        items_possible.update(items[index])
-    return EngineRun(fired=fired, possible=possible, derived=derived,
-                     derived_possible=derived_possible, items_met=items_met,
-                     items_possible=items_possible, counter_at_firing=counter_at_firing)
+    return EngineRun(fired=fired, possible=possible,
+                     derived=set().union(*[asserts[index] for index in fired]),
+                     derived_possible=set().union(*[asserts[index] for index in possible]),
+                     items_met=items_met,
+                     items_possible=set().union(*[items[index] for index in possible]),
+                     counter_at_firing=counter_at_firing)

@@ -1,0 +1,123 @@
+"""Plan: what the conclusions read of each rule, prepared once per ruleset, not once per case.
+
+Per rule (by index): the triage it sets and the words of the effect its firing would have on
+the triage, its evidence with the words of its effect on the differential, and, when its
+condition is flat (one atom, or all/any of atoms), that condition's atoms
+with the input each reports as, so its three-valued value needs no walk of the tree. A plan
+is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, like
+the compiled engines.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..case.facts import COUNTERS
+from ..case.vocabulary import level_rank
+from ..ruleset.conditions import Any_, Atom, Condition
+from ..ruleset.model import Rule, Ruleset
+
+_NONE: frozenset[str] = frozenset()
+TRIAGE_EFFECT = "could make the triage"
+DIFFERENTIAL_EFFECT = "could change the differential"
+
+
+@dataclass(frozen=True)
+class TriageEffect:
+    """The triage a rule sets: its level, that level's rank, and the effect in words."""
+
+    level: str
+    rank: int
+    effect: str
+
+
+@dataclass(frozen=True)
+class EvidenceEffect:
+    """One evidence conclusion of a rule: its condition, direction, and the effect in words."""
+
+    condition: str
+    supports: bool  # direction "for"
+    effect: str
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """What the conclusions read of one rule."""
+
+    id: str
+    triage: TriageEffect | None
+    evidence: tuple[EvidenceEffect, ...]
+    evidence_effects: tuple[str, ...]  # the effect of each evidence, in order
+    supports: tuple[str, ...]  # the conditions its "for" evidence names
+    all_support: bool  # every evidence is "for": each changes the differential, whatever the case
+    flat: FlatCondition | None  # its condition, when it is one level deep
+    reads_case_only: bool  # its condition names no derived fact and no counter
+
+
+@dataclass(frozen=True)
+class FlatCondition:
+    """A condition that is one atom, or an ``all``/``any`` of atoms: its atoms, each with the
+    input it reports as when unknown (empty: never unknown, or not a case fact) and whether it
+    tests a fact the engine makes (a derived fact or a counter)."""
+
+    every: bool  # all (or a single atom); else any
+    atoms: tuple[tuple[str, Atom, frozenset[str], bool], ...]
+    case_only: bool  # no atom tests a fact the engine makes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A ruleset's rule plans, by rule index."""
+
+    rules: tuple[RulePlan, ...]
+    effectful: frozenset[int]  # the rules that set a triage or give evidence
+
+
+def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
+    parts = (condition,) if isinstance(condition, Atom) else getattr(condition, "parts", None)
+    if parts is None or not all(isinstance(part, Atom) for part in parts):
+        return None
+    inputs = ruleset.input_names
+    atoms = []
+    for part in parts:
+        engine_made = part.fact in ruleset.derived_names or part.fact in COUNTERS
+        reported = frozenset({inputs[part.fact]}) if part.fact in inputs and not engine_made else _NONE
+        atoms.append((part.fact, part, reported, engine_made))
+    return FlatCondition(every=not isinstance(condition, Any_), atoms=tuple(atoms),
+                         case_only=not any(atom[3] for atom in atoms))
+
+
+def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
+    triage = rule.triage
+    sets = None
+    if triage is not None:
+        level = str(triage["level"])
+        sets = TriageEffect(level=level, rank=level_rank(level), effect=f"{TRIAGE_EFFECT} {level}")
+    effects = tuple(
+        EvidenceEffect(condition=str(body["condition"]), supports=body["direction"] == "for",
+                       effect=f"{DIFFERENTIAL_EFFECT}: {body['condition']}")
+        for body in rule.evidence)
+    return RulePlan(id=rule.id, triage=sets, evidence=effects,
+                    evidence_effects=tuple(effect.effect for effect in effects),
+                    supports=tuple(effect.condition for effect in effects if effect.supports),
+                    all_support=all(effect.supports for effect in effects),
+                    flat=_flat(rule.condition, ruleset),
+                    reads_case_only=not any(fact in ruleset.derived_names or fact in COUNTERS
+                                            for fact in rule.condition_facts))
+
+
+_LOCK = threading.Lock()
+_PLANS: dict[str, Plan] = {}
+
+
+def plan_of(ruleset: Ruleset) -> Plan:
+    """The plan of a ruleset, made on first use and kept by its content hash."""
+    plan = _PLANS.get(ruleset.sha256)
+    if plan is None:
+        rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
+        plan = Plan(rules=rules, effectful=frozenset(
+            index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
+        with _LOCK:
+            plan = _PLANS.setdefault(ruleset.sha256, plan)
+    return plan
