@@ -24,7 +24,10 @@ from .model import Ruleset, canonical_sha256
 from .validate import ruleset_from_document
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-RESERVED = frozenset({"releases", "tests", "hazards.yaml", "reviews.jsonl"})
+RELEASES = "releases"
+"""The folder of a ruleset folder that holds its archived releases."""
+
+RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl"})
 """Entries of a ruleset folder that are not rules: archived releases, the ruleset's own test
 cases, its hazard log and its review log. They are never merged into the ruleset."""
 
@@ -56,9 +59,20 @@ def _read_document(path: Path, display: str) -> Any:
 
 
 def _folder_files(path: Path) -> list[Path]:
-    """The files of a ruleset folder that are merged, in merge order (sorted paths)."""
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES
-                  and p.relative_to(path).parts[0] not in RESERVED)
+    """The files of a ruleset folder that are merged, in merge order (sorted paths).
+
+    The reserved entries (``RESERVED``: the releases archive, the test cases...) are skipped
+    without being walked: they hold hundreds of files that every load would otherwise list.
+    """
+    try:
+        top = [entry for entry in path.iterdir() if entry.name not in RESERVED]
+    except OSError:
+        return []
+    files = [entry for entry in top if entry.is_file()]
+    for entry in top:
+        if entry.is_dir():
+            files.extend(p for p in entry.rglob("*") if p.is_file())
+    return sorted(p for p in files if p.suffix in _SUFFIXES)
 
 
 def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:

@@ -24,9 +24,8 @@ from pathlib import Path
 
 from ..errors import RulesetError
 from ..resources import data_dir
-from .load import load_ruleset
+from .load import RELEASES, load_ruleset
 from .model import Ruleset
-from .release import RELEASES
 
 RulesetSpec = Ruleset | str | Path | None
 """Anything that names a ruleset: a loaded one, a path, a name@version, a sha256: or git: spec."""
