@@ -27,7 +27,7 @@ _M = TypeVar("_M", bound="_Out")
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def built(cls: type[_M], **values: Any) -> _M:
