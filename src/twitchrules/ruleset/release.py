@@ -25,6 +25,7 @@ from .lock import LockError, default_lock_path, empty_lock, read_lock, render_lo
 from .model import Ruleset
 from .statics import require_no_static_errors
 
+
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
