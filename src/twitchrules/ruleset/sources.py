@@ -17,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,12 +86,17 @@ def _by_sha256(prefix: str) -> Ruleset:
 
 
 def _git(*args: str, top: Path | None = None) -> bytes:
+    import subprocess  # here, with tempfile below: only a git: spec needs them
+
     return subprocess.run(["git", *(["-C", str(top)] if top else []), *args],
                           capture_output=True, check=True).stdout
 
 
 def _from_git(ref: str, path: str) -> Ruleset:
     """Load the ruleset file or folder ``path`` as it is in commit ``ref`` (via a temp copy)."""
+    import subprocess
+    import tempfile
+
     where = f"git:{ref}:{path}"
     try:
         top = Path(_git("rev-parse", "--show-toplevel").decode().strip())
