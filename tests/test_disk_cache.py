@@ -242,3 +242,23 @@ def test_first_run_imports_no_yaml_or_schema_validator(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stderr.strip().splitlines()[-1] == "HEAVY", first.stderr
     assert first.stdout == _evaluate(tmp_path).stdout
+
+
+def test_evaluate_imports_only_its_own_command(tmp_path: Path) -> None:
+    """A warm 'twitchrules evaluate' imports its own command's module only: not the other
+    commands', nor the population, FHIR, verify, service or release and lock tooling."""
+    assert _evaluate(tmp_path).returncode == 0
+    others = ("twitchrules.cli.population", "twitchrules.cli.ruleset", "twitchrules.cli.service",
+              "twitchrules.cli.verify", "twitchrules.cli.explain", "twitchrules.population",
+              "twitchrules.fhir", "twitchrules.verify", "twitchrules.service",
+              "twitchrules.ruleset.release", "twitchrules.ruleset.lock", "twitchrules.ruleset.audit")
+    cli = ("import sys, atexit\n"
+           f"OTHERS = {others!r}\n"
+           "atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join(sorted("
+           "m for m in sys.modules if m in OTHERS or m == 'twitchrules.cli.evaluate')) + '\\n'))\n"
+           "sys.argv = ['twitchrules', 'evaluate', sys.argv[1], '--format', 'json']\n"
+           "from twitchrules.cli import main\nmain()")
+    done = subprocess.run([sys.executable, "-c", cli, CASE], capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "LOADED twitchrules.cli.evaluate", done.stderr
