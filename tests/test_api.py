@@ -56,3 +56,10 @@ def test_differential_evidence_carries_values() -> None:
     assert values[("numbness", "for")] is False
     assert "numbness: no" in mmn.findings_in_words("for")
     assert {item.finding for item in mmn.evidence if item.direction == "for"} == set(mmn.for_)
+
+
+def test_version_is_the_installed_metadata_version() -> None:
+    """__version__ (a literal, no metadata lookup at import) is the version the package is installed as."""
+    from importlib import metadata
+
+    assert twitchrules.__version__ == metadata.version("twitchrules")

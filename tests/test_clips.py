@@ -182,6 +182,30 @@ def test_clips_runtime_error_fails_the_run(starter_ruleset: Path,
         assert environment.env.eval("(length$ (get-fact-list))") == 0
 
 
+def test_refused_construct_names_clips_message(starter_ruleset: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A construct CLIPS refuses while building (routers off for speed) is an EngineError that
+    carries CLIPS's own message, and the environment's routers are on again afterwards."""
+    from twitchrules import EngineError, diskcache
+    from twitchrules.engine import clips_backend
+
+    real = clips_backend.constructs
+
+    def with_a_refused_rule(program: Any, *, live: bool = False) -> list[str]:
+        return [*real(program, live=live), "(defrule refused (case) => (no-such-function-here))"]
+
+    monkeypatch.setenv(diskcache.ENV_OFF, "1")
+    monkeypatch.setattr(clips_backend, "constructs", with_a_refused_rule)
+    with pytest.raises(EngineError, match="refused the compiled program.*no-such-function-here"):
+        clips_backend.ClipsBackend(compile_program(load_ruleset(starter_ruleset)))
+    monkeypatch.setattr(clips_backend, "constructs", real)
+    backend = clips_backend.ClipsBackend(compile_program(load_ruleset(starter_ruleset)))
+    environment = backend._pool[0]
+    with pytest.raises(clips_backend.clips.CLIPSError, match="no-such-function-either"):
+        environment.env.build("(defrule refused-later (case) => (no-such-function-either))")
+    assert "no-such-function-either" in "".join(environment.errors.messages)
+
+
 def test_two_counter_tests_in_one_conjunct(tmp_path: Path) -> None:
     """Each counter test matches a counter fact of its own (no variable shared between them)."""
     import shutil

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,114 @@ def test_edited_ruleset_is_a_new_entry(tmp_path: Path, monkeypatch: pytest.Monke
     after = load_ruleset(folder)
     assert after.version == "9.9.9" and after.sha256 != before.sha256
     assert len([n for n in _entries(tmp_path / "cache") if n.startswith("ruleset-")]) == 2
+
+
+def test_shipped_prepared_form_is_current() -> None:
+    """rulesets/twitching.prepared.json is exactly what `twitchrules ruleset prepare` writes now,
+    and its sha256 is the one the bundled YAML loads to (run that command after an edit)."""
+    from twitchrules.ruleset.load import prepared_form, prepared_path, read_merged
+    from twitchrules.ruleset.validate import ruleset_from_document
+
+    shipped = prepared_path().read_text(encoding="utf-8")
+    assert shipped == prepared_form(), "stale: run `twitchrules ruleset prepare` and commit the file"
+    document, rule_files = read_merged(prepared_path().parent / "twitching")
+    from_yaml = ruleset_from_document(document, rule_files, "bundled")
+    assert json.loads(shipped)["sha256"] == from_yaml.sha256 == canonical_sha256(document)
+
+
+def _bundled_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[int]]:
+    """A copy of the bundled ruleset and its prepared form, made the bundled one; cache off.
+    Returns the folder and a list that grows each time the YAML files are read."""
+    from twitchrules.resources import bundled_ruleset_path
+    from twitchrules.ruleset import load
+
+    folder = tmp_path / "twitching"
+    shutil.copytree(bundled_ruleset_path(), folder)
+    shutil.copy(load.prepared_path(), load.prepared_path(folder))
+    monkeypatch.setenv(diskcache.ENV_OFF, "1")
+    monkeypatch.setattr(load, "bundled_ruleset_path", lambda: folder)
+    reads: list[int] = []
+    real = load.read_merged
+
+    def counted(path: Path) -> Any:
+        reads.append(1)
+        return real(path)
+
+    monkeypatch.setattr(load, "read_merged", counted)
+    return folder, reads
+
+
+def test_first_run_reads_the_prepared_form_with_the_same_result(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache empty (here: off), the bundled ruleset comes from its prepared form, not
+    the YAML, and gives the same ruleset and the same result bytes as the YAML."""
+    from twitchrules import evaluate
+    from twitchrules.ruleset import load
+
+    folder, reads = _bundled_copy(tmp_path, monkeypatch)
+    prepared = load_ruleset()
+    assert reads == []
+    load.prepared_path(folder).unlink()
+    from_yaml = load_ruleset()
+    assert reads == [1]
+    assert prepared.sha256 == from_yaml.sha256 and prepared.data == from_yaml.data
+    case = json.loads(Path(CASE).read_text(encoding="utf-8"))
+    assert (evaluate(case, ruleset=prepared).to_json()
+            == evaluate(case, ruleset=from_yaml).to_json())
+
+
+@pytest.mark.parametrize("change", ["edited-yaml", "wrong-sha", "not-json"])
+def test_stale_or_damaged_prepared_form_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    change: str) -> None:
+    """A prepared form made from other bytes than the ruleset's files (an edit since), or
+    damaged, is ignored: the ruleset is read from its files."""
+    from twitchrules.ruleset import load
+
+    folder, reads = _bundled_copy(tmp_path, monkeypatch)
+    version = load_ruleset().version
+    prepared = load.prepared_path(folder)
+    if change == "edited-yaml":
+        header = folder / "ruleset.yaml"
+        header.write_text(header.read_text(encoding="utf-8").replace(
+            f"version: {version}", "version: 9.9.9", 1), encoding="utf-8")
+        version = "9.9.9"
+    elif change == "wrong-sha":
+        stored = json.loads(prepared.read_text(encoding="utf-8"))
+        stored["document"]["version"] = "9.9.9"
+        prepared.write_text(json.dumps(stored), encoding="utf-8")
+    else:
+        prepared.write_bytes(b"{ not json")
+    assert load_ruleset().version == version
+    assert reads == [1]
+
+
+def test_first_run_imports_no_yaml_or_schema_validator(tmp_path: Path) -> None:
+    """A first 'twitchrules evaluate' (empty cache) reads the prepared form: no PyYAML, no
+    jsonschema, nor any other heavy module, and the same bytes as a warm run."""
+    cli = (_REPORT_HEAVY + "sys.argv = ['twitchrules', 'evaluate', sys.argv[1], '--format', 'json']\n"
+           "from twitchrules.cli import main\nmain()")
+    first = subprocess.run([sys.executable, "-c", cli, CASE], capture_output=True, text=True,
+                           env=_env(tmp_path), timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] == "HEAVY", first.stderr
+    assert first.stdout == _evaluate(tmp_path).stdout
+
+
+def test_evaluate_imports_only_its_own_command(tmp_path: Path) -> None:
+    """A warm 'twitchrules evaluate' imports its own command's module only: not the other
+    commands', nor the population, FHIR, verify, service or release and lock tooling."""
+    assert _evaluate(tmp_path).returncode == 0
+    others = ("twitchrules.cli.population", "twitchrules.cli.ruleset", "twitchrules.cli.service",
+              "twitchrules.cli.verify", "twitchrules.cli.explain", "twitchrules.population",
+              "twitchrules.fhir", "twitchrules.verify", "twitchrules.service",
+              "twitchrules.ruleset.release", "twitchrules.ruleset.lock", "twitchrules.ruleset.audit")
+    cli = ("import sys, atexit\n"
+           f"OTHERS = {others!r}\n"
+           "atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join(sorted("
+           "m for m in sys.modules if m in OTHERS or m == 'twitchrules.cli.evaluate')) + '\\n'))\n"
+           "sys.argv = ['twitchrules', 'evaluate', sys.argv[1], '--format', 'json']\n"
+           "from twitchrules.cli import main\nmain()")
+    done = subprocess.run([sys.executable, "-c", cli, CASE], capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "LOADED twitchrules.cli.evaluate", done.stderr

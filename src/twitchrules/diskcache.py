@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 ENV_DIR = "TWITCHRULES_CACHE_DIR"
@@ -84,6 +83,8 @@ def write_entry(name: str, data: bytes) -> bool:
         return False
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only when writing: a warm process never needs it
+
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
         try:
             with os.fdopen(handle, "wb") as out:

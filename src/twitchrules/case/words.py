@@ -21,7 +21,7 @@ _WORDS_FILE = Path(__file__).with_name("words.yaml")
 
 
 class _Words(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FactWords(_Words):

@@ -14,11 +14,32 @@ May import: everything below it (the CLI is the top of the pipeline).
 
 from __future__ import annotations
 
+import importlib
+from typing import cast
+
 import click
 
 from .. import diskcache
 from ..errors import TwitchrulesError
 from ..version import __version__
+
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "batch": ("population", "batch_command"),
+    "evaluate": ("evaluate", "evaluate_command"),
+    "explain": ("explain", "explain_command"),
+    "feedback": ("feedback", "feedback_group"),
+    "fhir": ("service", "fhir"),
+    "impact": ("population", "impact_command"),
+    "interview": ("interview", "interview_command"),
+    "ruleset": ("ruleset", "ruleset_group"),
+    "schema": ("schema", "schema_group"),
+    "serve": ("service", "serve"),
+    "synth": ("population", "synth_command"),
+    "verify": ("verify", "verify_command"),
+}
+"""Each command's name -> (its module in this package, the click object's name there). A
+command's module is imported when that command runs (or ``--help`` lists it), so
+``twitchrules evaluate`` never imports the population, service or ruleset tooling."""
 
 
 class _Group(click.Group):
@@ -33,6 +54,20 @@ class _Group(click.Group):
                 click.echo(f"  {location}: {message}" if location else f"  {message}", err=True)
             ctx.exit(error.exit_code)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, the not yet imported ones included."""
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, its module imported on first use."""
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _COMMANDS:
+            module_name, attribute = _COMMANDS[cmd_name]
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            command = cast(click.Command, getattr(module, attribute))
+            self.add_command(command, cmd_name)
+        return command
+
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="twitchrules")
@@ -44,22 +79,3 @@ def main(no_cache: bool) -> None:
     if no_cache:
         diskcache.disable()
 
-
-def _register() -> None:
-    from .evaluate import evaluate_command
-    from .explain import explain_command
-    from .feedback import feedback_group
-    from .interview import interview_command
-    from .population import batch_command, impact_command, synth_command
-    from .ruleset import ruleset_group
-    from .schema import schema_group
-    from .service import fhir, serve
-    from .verify import verify_command
-
-    for command in (batch_command, evaluate_command, explain_command, feedback_group, fhir, impact_command,
-                    interview_command, ruleset_group, schema_group, serve, synth_command,
-                    verify_command):
-        main.add_command(command)
-
-
-_register()

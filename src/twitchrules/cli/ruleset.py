@@ -1,4 +1,4 @@
-"""``twitchrules ruleset validate|audit|diff|lock|release|test`` (parsing and printing only).
+"""``twitchrules ruleset validate|audit|diff|lock|prepare|release|test`` (parsing and printing only).
 
 The logic is in ``twitchrules.ruleset``; errors are ``TwitchrulesError``s that the main
 group turns into ``Type: message`` and an exit code.
@@ -20,7 +20,7 @@ from ..resources import bundled_ruleset_path
 from ..ruleset.audit import AUDIT_FORMATS, count_text, render_audit
 from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
 from ..ruleset.diff import DIFF_FORMATS, diff_rulesets, render_diff
-from ..ruleset.load import load_ruleset
+from ..ruleset.load import load_ruleset, prepared_form, prepared_path
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
 from ..ruleset.regulatory import REPORT_FORMATS, REPORT_KINDS, render_pack
 from ..ruleset.release import check_archive, release_ruleset
@@ -141,6 +141,30 @@ def lock_command(path: Path | None, lock_file: Path | None, check: bool) -> None
     click.echo(f"{lock_path}: added {len(added)} entr{'y' if len(added) == 1 else 'ies'}")
     for entry in added:
         click.echo(f"  + {entry}")
+
+
+@ruleset_group.command("prepare")
+@click.option("--check", is_flag=True, help="Do not write; exit 1 if the shipped form is missing or stale.")
+def prepare_command(check: bool) -> None:
+    """Write the bundled ruleset's checked form (rulesets/twitching.prepared.json), which the
+    first run after install reads instead of the YAML; run it after editing the ruleset.
+
+    A stale form is never used (it names the bytes it was made from), only slower.
+    """
+    target = prepared_path()
+    text = prepared_form()
+    if check:
+        try:
+            current = target.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != text:
+            click.echo(f"stale: {target} (run: twitchrules ruleset prepare)", err=True)
+            sys.exit(1)
+        click.echo(f"ok: {target} matches the ruleset")
+        return
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"{target}: written")
 
 
 @ruleset_group.command("release")

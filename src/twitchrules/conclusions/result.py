@@ -47,7 +47,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # model class -> its field names
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def built(cls: type[_M], **values: Any) -> _M:

@@ -307,6 +307,30 @@ class _Errors(clips.Router):  # type: ignore[misc]
         (self.messages if name == "stderr" else self.warnings).append(message)
 
 
+def _build_all(env: clips.Environment, built: list[str]) -> None:
+    """Build the constructs with the environment's Python routers switched off.
+
+    CLIPS asks every active router about each character it parses, and through Python that
+    is ~90% of a build (first run, cache off). Should CLIPS refuse a construct, it and the
+    rest are built again with the routers on, so the error carries CLIPS's message.
+    """
+    routers = list(env.routers())
+    done = 0
+    for router in routers:
+        router.deactivate()
+    try:
+        for construct in built:
+            env.build(construct)
+            done += 1
+    except clips.CLIPSError:
+        pass
+    finally:
+        for router in routers:
+            router.activate()
+    for construct in built[done:]:
+        env.build(construct)
+
+
 class _Environment:
     """One CLIPS environment with the program built into it."""
 
@@ -323,8 +347,7 @@ class _Environment:
         if image is not None:  # the same constructs, saved by an earlier process
             self.env.load(str(image), binary=True)
         else:
-            for construct in built:
-                self.env.build(construct)
+            _build_all(self.env, built)
         self.facts = tuple(slots)
         # The trace holds compiled rule numbers as text: each one's rule index and mode.
         self.steps = {str(number): step for number, step in enumerate(program.steps)}

@@ -19,7 +19,7 @@ Value = bool | int | float | str | None
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Grounds(_Out):

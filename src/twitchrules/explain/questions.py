@@ -28,7 +28,7 @@ from ..ruleset.sources import RulesetSpec
 class NextQuestion(BaseModel):
     """One question to ask: the Questionnaire's words and what its answer could change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: str = Field(description="The contract input name (the Questionnaire item's linkId "
                        "without its 'findings.' group).")
@@ -45,7 +45,7 @@ class NextQuestion(BaseModel):
 class NextQuestions(BaseModel):
     """The questions to ask next, most consequential first, and whether to stop asking."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     triage: str
     questions: list[NextQuestion]

@@ -24,7 +24,10 @@ from .model import Ruleset, canonical_sha256
 from .validate import ruleset_from_document
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-RESERVED = frozenset({"releases", "tests", "hazards.yaml", "reviews.jsonl"})
+RELEASES = "releases"
+"""The folder of a ruleset folder that holds its archived releases."""
+
+RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl"})
 """Entries of a ruleset folder that are not rules: archived releases, the ruleset's own test
 cases, its hazard log and its review log. They are never merged into the ruleset."""
 
@@ -56,9 +59,20 @@ def _read_document(path: Path, display: str) -> Any:
 
 
 def _folder_files(path: Path) -> list[Path]:
-    """The files of a ruleset folder that are merged, in merge order (sorted paths)."""
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES
-                  and p.relative_to(path).parts[0] not in RESERVED)
+    """The files of a ruleset folder that are merged, in merge order (sorted paths).
+
+    The reserved entries (``RESERVED``: the releases archive, the test cases...) are skipped
+    without being walked: they hold hundreds of files that every load would otherwise list.
+    """
+    try:
+        top = [entry for entry in path.iterdir() if entry.name not in RESERVED]
+    except OSError:
+        return []
+    files = [entry for entry in top if entry.is_file()]
+    for entry in top:
+        if entry.is_dir():
+            files.extend(p for p in entry.rglob("*") if p.is_file())
+    return sorted(p for p in files if p.suffix in _SUFFIXES)
 
 
 def read_merged(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -104,27 +118,33 @@ def load_ruleset(path: str | Path | None = None) -> Ruleset:
     A ruleset that passed its checks is kept in the disk cache (``twitchrules.diskcache``),
     keyed by every byte it is read from, the schema and the package version; the next
     process reads it from there without the JSON Schema pass (the semantic checks still
-    run). A corrupt entry is removed and the ruleset read again.
+    run). A corrupt entry is removed and the ruleset read again. The bundled ruleset also
+    ships in that checked form (``prepared_path``), used while it matches the files' bytes,
+    so the first run after install skips the YAML and the schema pass too.
 
     Raises ``RulesetError`` naming the file, the rule id and the field of every problem.
     """
     target = Path(path) if path is not None else bundled_ruleset_path()
-    entry = _cache_entry(target)
+    bundled = path is None or target.resolve() == bundled_ruleset_path().resolve()
+    sources = _sources_digest(target) if bundled or diskcache.cache_dir() is not None else None
+    entry = _cache_entry(sources)
     cached = _from_cache(entry, str(target)) if entry is not None else None
     if cached is not None:
         return cached
-    document, rule_files = read_merged(target)
-    ruleset = ruleset_from_document(document, rule_files, str(target))
+    prepared = _from_prepared(target, sources) if bundled and sources is not None else None
+    if prepared is not None:
+        ruleset, rule_files = prepared
+    else:
+        document, rule_files = read_merged(target)
+        ruleset = ruleset_from_document(document, rule_files, str(target))
     if entry is not None:
         _store(entry, ruleset, rule_files)
     return ruleset
 
 
-def _cache_entry(target: Path) -> str | None:
-    """The disk cache entry of a ruleset file or folder: a digest of every byte it is read
-    from (names and contents), the schema and the package version; ``None``: cache off."""
-    if diskcache.cache_dir() is None:
-        return None
+def _sources_digest(target: Path) -> str | None:
+    """A digest of every byte a ruleset file or folder is read from (names and contents) and
+    of the schema it is checked against; ``None`` when they cannot be read (reported later)."""
     try:
         if target.is_file():
             files = [(target.name, target)]
@@ -132,12 +152,29 @@ def _cache_entry(target: Path) -> str | None:
             files = [(file.relative_to(target).as_posix(), file) for file in _folder_files(target)]
         else:
             return None
-        parts: list[str | bytes] = [__version__, _CACHE_FORMAT, schema_path("ruleset").read_bytes()]
+        parts: list[str | bytes] = [_CACHE_FORMAT, schema_path("ruleset").read_bytes()]
         for display, file in files:
             parts += [display, file.read_bytes()]
     except OSError:
-        return None  # read again below, where the error is reported
-    return diskcache.entry_name("ruleset", *parts) + ".json"
+        return None
+    return diskcache.entry_name("sources", *parts)
+
+
+def _cache_entry(sources: str | None) -> str | None:
+    """The disk cache entry of a ruleset whose sources digest is ``sources``, for this package
+    version; ``None``: cache off or sources unreadable."""
+    if sources is None or diskcache.cache_dir() is None:
+        return None
+    return diskcache.entry_name("ruleset", __version__, sources) + ".json"
+
+
+def _checked(stored: Any, path: str) -> Ruleset:
+    """The ruleset a stored checked form holds (raises ValueError, KeyError, TypeError or
+    RulesetError when it is damaged): its sha256 is checked, then the semantic checks run."""
+    document, rule_files = stored["document"], stored["rule_files"]
+    if canonical_sha256(document) != stored["sha256"]:
+        raise ValueError("the document does not match its sha256")
+    return ruleset_from_document(document, rule_files, path, schema_checked=True)
 
 
 def _from_cache(entry: str, path: str) -> Ruleset | None:
@@ -146,13 +183,41 @@ def _from_cache(entry: str, path: str) -> Ruleset | None:
     if data is None:
         return None
     try:
-        stored = json.loads(data)
-        document, rule_files = stored["document"], stored["rule_files"]
-        if canonical_sha256(document) != stored["sha256"]:
-            raise ValueError("the document does not match its sha256")
-        return ruleset_from_document(document, rule_files, path, schema_checked=True)
+        return _checked(json.loads(data), path)
     except (ValueError, KeyError, TypeError, RulesetError):
         diskcache.forget_entry(entry)
+        return None
+
+
+def prepared_path(folder: Path | None = None) -> Path:
+    """Where the checked form of a ruleset folder is shipped: ``<folder>.prepared.json`` beside it
+    (default: the bundled ruleset's, ``rulesets/twitching.prepared.json``)."""
+    folder = folder if folder is not None else bundled_ruleset_path()
+    return folder.parent / f"{folder.name}.prepared.json"
+
+
+def prepared_form(path: Path | None = None) -> str:
+    """The checked form of a ruleset folder (default: bundled), as written to ``prepared_path``:
+    JSON data (never code) holding the merged document, its sha256, each rule's file and the
+    digest of the sources it was made from. Raises ``RulesetError`` if the ruleset has problems."""
+    target = path if path is not None else bundled_ruleset_path()
+    document, rule_files = read_merged(target)
+    ruleset = ruleset_from_document(document, rule_files, str(target))
+    return json.dumps({"sources": _sources_digest(target), "sha256": ruleset.sha256,
+                       "rule_files": rule_files, "document": dict(ruleset.data)},
+                      ensure_ascii=False, allow_nan=False, indent=1) + "\n"
+
+
+def _from_prepared(target: Path, sources: str) -> tuple[Ruleset, list[str]] | None:
+    """The bundled ruleset (and each rule's file) from its shipped checked form, or ``None``
+    when there is none or it was made from other sources (an edited ruleset is read from its
+    files)."""
+    try:
+        stored = json.loads(prepared_path(target).read_bytes())
+        if stored["sources"] != sources:
+            return None
+        return _checked(stored, str(target)), list(stored["rule_files"])
+    except (OSError, ValueError, KeyError, TypeError, RulesetError):
         return None
 
 

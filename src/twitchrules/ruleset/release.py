@@ -20,13 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RulesetError
-from .load import RESERVED, load_ruleset
+from .load import RELEASES, RESERVED, load_ruleset
 from .lock import LockError, default_lock_path, empty_lock, read_lock, render_lock, update_lock
 from .model import Ruleset
 from .statics import require_no_static_errors
-
-RELEASES = "releases"
-"""The folder of a ruleset folder that holds its archived releases."""
 
 
 def _file_sha256(path: Path) -> str:

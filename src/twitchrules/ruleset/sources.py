@@ -17,16 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import RulesetError
 from ..resources import data_dir
-from .load import load_ruleset
+from .load import RELEASES, load_ruleset
 from .model import Ruleset
-from .release import RELEASES
 
 RulesetSpec = Ruleset | str | Path | None
 """Anything that names a ruleset: a loaded one, a path, a name@version, a sha256: or git: spec."""
@@ -89,12 +86,17 @@ def _by_sha256(prefix: str) -> Ruleset:
 
 
 def _git(*args: str, top: Path | None = None) -> bytes:
+    import subprocess  # here, with tempfile below: only a git: spec needs them
+
     return subprocess.run(["git", *(["-C", str(top)] if top else []), *args],
                           capture_output=True, check=True).stdout
 
 
 def _from_git(ref: str, path: str) -> Ruleset:
     """Load the ruleset file or folder ``path`` as it is in commit ``ref`` (via a temp copy)."""
+    import subprocess
+    import tempfile
+
     where = f"git:{ref}:{path}"
     try:
         top = Path(_git("rev-parse", "--show-toplevel").decode().strip())
