@@ -72,8 +72,9 @@ def proposals(state: CaseState, result: Result) -> list[Route]:
     top = [rule for rule in ruleset.rules if rule.id in result.triage.rules]
     if top:  # every rule at the level must stop for the level to fall
         goals["lower"] = finder.routes(any_of([rule.condition for rule in top]), False)
+    raising_ids = {rule.id for rule in raising}  # ids: comparing rules themselves is deep
     for rule in ruleset.rules:  # an evidence rule that starts or stops can add or drop a condition
-        if rule.evidence and rule not in raising:
+        if rule.evidence and rule.id not in raising_ids:
             goal = f"condition:{rule.evidence[0]['condition']}"
             goals.setdefault(goal, []).extend(finder.routes(rule.condition, rule.id not in fired))
     ordered: list[Route] = []
@@ -87,15 +88,16 @@ def proposals(state: CaseState, result: Result) -> list[Route]:
     return list(unique.values())
 
 
-def _changed_case(case: Case, route: Route, ruleset: Ruleset) -> Case | None:
-    """The case with the route's findings set, or ``None`` when the contract refuses it."""
-    data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
+def _changed_case(data: dict[str, Any], route: Route, ruleset: Ruleset) -> Case | None:
+    """The case (``data``: its contract mapping) with the route's findings set, or ``None``
+    when the contract refuses it."""
+    changed = dict(data)
     for fact, value in route.items():
         name = ruleset.input_names[fact]
         where, key = name.split(".", 1) if "." in name else ("findings", name)
-        data.setdefault(where, {})[key] = value
+        changed[where] = {**changed.get(where, {}), key: value}  # the sections touched, copied
     try:
-        return case_from_mapping(data)
+        return case_from_mapping(changed)
     except CaseError:
         return None
 
@@ -104,7 +106,9 @@ class _Runner:
     """Runs changed cases on the engine, each once, counting runs against the cap."""
 
     def __init__(self, case: Case, ruleset: Ruleset, engine: str | None, cap: int) -> None:
-        self.case, self.ruleset, self.engine, self.cap = case, ruleset, engine, cap
+        self.ruleset, self.engine, self.cap = ruleset, engine, cap
+        self.data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
+        self.backend = get_backend(ruleset, engine)
         self.runs = 0
         self.seen: dict[tuple[tuple[str, str], ...], Outcome | None] = {}
 
@@ -115,7 +119,7 @@ class _Runner:
             return self.seen[key]
         if self.runs >= self.cap:
             return None
-        changed = _changed_case(self.case, route, self.ruleset)
+        changed = _changed_case(self.data, route, self.ruleset)
         found = None
         if changed is not None:
             self.runs += 1
@@ -127,7 +131,7 @@ class _Runner:
         """The engine's triage level, conditions and fired rules for one case."""
         ruleset = self.ruleset
         facts = build_facts(case, ruleset.fact_definitions)
-        firing = Firing(ruleset, get_backend(ruleset, self.engine).run(facts), facts)
+        firing = Firing(ruleset, self.backend.run(facts), facts)
         return Outcome(triage_level(firing),
                        tuple(entry.condition for entry in build_differential(firing)),
                        tuple(rule.id for rule in firing.fired))
