@@ -2,13 +2,20 @@
 
 Proposals come from the rules' conditions (``routes``); each is decided by re-running the
 real engine on the changed case (the same cached backend ``pipeline.evaluate`` uses, and the
-same triage and differential conclusions), never by a second logic. The search
-is bounded: at most ``max_runs`` engine runs per case, single changes before pairs, and a
-pair is kept only when neither of its changes alone gives the same result.
+same triage and differential conclusions), never by a second logic. A run decides only
+what a what-if compares (the triage level, the differential's conditions, the fired rules);
+the full what-if is written only for the changes kept. The search is bounded: at most
+``max_runs`` engine runs per case. Each goal (a higher level, a fall, a condition added or
+dropped) offers its changes in turn, single changes before pairs, and a goal the engine has
+shown reached gives way to those not yet reached, so a capped search reaches as many goals
+as it can before it tries other ways to reach one; a pair is kept only when neither of its
+changes alone gives the same result.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,12 +58,12 @@ def _key(route: Route) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((fact, repr(value)) for fact, value in route.items()))
 
 
-def proposals(state: CaseState, result: Result) -> list[Route]:
-    """Candidate changes, single changes before pairs, taken in turn from each goal.
+def goal_routes(state: CaseState, result: Result) -> dict[str, list[Route]]:
+    """Each goal's candidate changes, read from the rules that could reach it.
 
-    A goal is what a change could do: raise the triage to one level, lower it, or add or
-    drop one condition. Taking the goals in turn (the first route of each, then the second
-    ...) spreads a capped search over everything that could change, not the first goal.
+    A goal is what a change could do: ``raise:<level>`` (a rule setting that higher level
+    starts), ``lower`` (every rule at the level stops), or ``condition:<id>`` (an evidence
+    rule for the condition starts or stops, which can add or drop it).
     """
     ruleset = state.ruleset
     finder = RouteFinder(state)
@@ -73,10 +80,20 @@ def proposals(state: CaseState, result: Result) -> list[Route]:
     if top:  # every rule at the level must stop for the level to fall
         goals["lower"] = finder.routes(any_of([rule.condition for rule in top]), False)
     raising_ids = {rule.id for rule in raising}  # ids: comparing rules themselves is deep
-    for rule in ruleset.rules:  # an evidence rule that starts or stops can add or drop a condition
+    for rule in ruleset.rules:
         if rule.evidence and rule.id not in raising_ids:
             goal = f"condition:{rule.evidence[0]['condition']}"
             goals.setdefault(goal, []).extend(finder.routes(rule.condition, rule.id not in fired))
+    return goals
+
+
+def proposals(state: CaseState, result: Result) -> list[Route]:
+    """Every candidate change, once, single changes before pairs, taken in turn from each goal."""
+    return _in_turn(goal_routes(state, result))
+
+
+def _in_turn(goals: dict[str, list[Route]]) -> list[Route]:
+    """The goals' routes, once each: the first of every goal, then the second ..., singles first."""
     ordered: list[Route] = []
     for size in (1, 2):
         lists = [[route for route in routes if len(route) == size] for routes in goals.values()]
@@ -86,6 +103,51 @@ def proposals(state: CaseState, result: Result) -> list[Route]:
     for route in ordered:
         unique.setdefault(_key(route), route)
     return list(unique.values())
+
+
+def reached(goals: Iterable[str], before: Outcome, after: Outcome) -> set[str]:
+    """The goals a changed case's outcome reaches (by what the engine concluded on it)."""
+    falls = level_rank(after.level) < level_rank(before.level)
+
+    def reaches(goal: str) -> bool:
+        kind, _, name = goal.partition(":")
+        if kind == "raise":
+            return after.level == name
+        if kind == "lower":
+            return falls
+        return (name in before.conditions) != (name in after.conditions)
+
+    return {goal for goal in goals if reaches(goal)}
+
+
+def search_order(goals: dict[str, list[Route]], done: set[str]) -> Iterator[Route]:
+    """Candidates in the order to run them, each once, reading ``done`` as the search goes.
+
+    Goals not yet reached come first: in turn, each gives its next single change, then each
+    its next pair, so a capped search reaches as many goals as its runs allow before it
+    spends runs on other ways to reach a goal already reached (those follow, in turn).
+    """
+    tried: set[tuple[tuple[str, str], ...]] = set()
+    for size in (1, 2):
+        queues = {goal: deque(route for route in routes if len(route) == size)
+                  for goal, routes in goals.items()}
+        progressed = True
+        while progressed:
+            progressed = False
+            for goal, queue in queues.items():
+                if goal in done:  # its other routes wait for the last pass
+                    continue
+                while queue and _key(queue[0]) in tried:
+                    queue.popleft()
+                if queue:
+                    route = queue.popleft()
+                    tried.add(_key(route))
+                    progressed = True
+                    yield route
+    for route in _in_turn(goals):
+        if _key(route) not in tried:
+            tried.add(_key(route))
+            yield route
 
 
 def _changed_case(data: dict[str, Any], route: Route, ruleset: Ruleset) -> Case | None:
@@ -142,11 +204,14 @@ def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
     """The smallest changes that change the result, each confirmed by the engine, and the search."""
     ruleset = state.ruleset
     before = Outcome.of(result)
-    candidates = proposals(state, result)
+    goals = goal_routes(state, result)
+    in_turn = {_key(route): position for position, route in enumerate(_in_turn(goals))}
+    candidates = len(in_turn)
     runner = _Runner(case, ruleset, engine, max_runs)
     found: list[tuple[Route, Outcome]] = []
+    done: set[str] = set()
     tried = 0
-    for route in candidates:
+    for route in search_order(goals, done):
         if runner.runs >= max_runs:
             break
         tried += 1
@@ -158,8 +223,10 @@ def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
                 for fact, value in route.items()):
             continue
         found.append((route, after))
-    search = WhatIfSearch(candidates=len(candidates), engine_runs=runner.runs, cap=max_runs,
-                          capped=tried < len(candidates))
+        done |= reached(goals, before, after)
+    search = WhatIfSearch(candidates=candidates, engine_runs=runner.runs, cap=max_runs,
+                          capped=tried < candidates)
+    found.sort(key=lambda pair: in_turn[_key(pair[0])])  # listed in the goals' turn order
     items = [_what_if(route, before, after, state) for route, after in found]
     items.sort(key=lambda item: (-abs(level_rank(item.triage_after) - level_rank(item.triage_before)),
                                  -level_rank(item.triage_after), len(item.changes)))
