@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,16 +55,24 @@ class Outcome:
         return self.level == other.level and set(self.conditions) == set(other.conditions)
 
 
-def _key(route: Route) -> tuple[tuple[str, str], ...]:
+RouteKey = tuple[tuple[str, str], ...]
+"""A route as a sorted, hashable key."""
+
+
+def _key(route: Route) -> RouteKey:
     return tuple(sorted((fact, repr(value)) for fact, value in route.items()))
 
 
-def goal_routes(state: CaseState, result: Result) -> dict[str, list[Route]]:
-    """Each goal's candidate changes, read from the rules that could reach it.
+def goal_routes(state: CaseState, result: Result) -> tuple[dict[str, list[Route]], set[tuple[str, RouteKey]]]:
+    """Each goal's candidate changes, read from the rules that could reach it, and the
+    (goal, change) pairs unlikely to reach it, which a capped search tries last.
 
     A goal is what a change could do: ``raise:<level>`` (a rule setting that higher level
     starts), ``lower`` (every rule at the level stops), or ``condition:<id>`` (an evidence
-    rule for the condition starts or stops, which can add or drop it).
+    rule for the condition starts or stops, which can add or drop it). Read as data, an
+    evidence rule is unlikely to change the differential when it would start supporting a
+    condition already listed, or stop supporting one not listed (and the reverse for
+    evidence against): the engine still decides such a change, after the likely ones.
     """
     ruleset = state.ruleset
     finder = RouteFinder(state)
@@ -80,16 +89,24 @@ def goal_routes(state: CaseState, result: Result) -> dict[str, list[Route]]:
     if top:  # every rule at the level must stop for the level to fall
         goals["lower"] = finder.routes(any_of([rule.condition for rule in top]), False)
     raising_ids = {rule.id for rule in raising}  # ids: comparing rules themselves is deep
+    listed = {entry.condition for entry in result.differential}
+    likely: set[tuple[str, RouteKey]] = set()
+    unlikely: set[tuple[str, RouteKey]] = set()
     for rule in ruleset.rules:
         if rule.evidence and rule.id not in raising_ids:
             goal = f"condition:{rule.evidence[0]['condition']}"
-            goals.setdefault(goal, []).extend(finder.routes(rule.condition, rule.id not in fired))
-    return goals
+            starts = rule.id not in fired
+            routes = finder.routes(rule.condition, starts)
+            goals.setdefault(goal, []).extend(routes)
+            moves = any((body["condition"] in listed) != (starts == (body["direction"] == "for"))
+                        for body in rule.evidence)
+            (likely if moves else unlikely).update((goal, _key(route)) for route in routes)
+    return goals, unlikely - likely
 
 
 def proposals(state: CaseState, result: Result) -> list[Route]:
     """Every candidate change, once, single changes before pairs, taken in turn from each goal."""
-    return _in_turn(goal_routes(state, result))
+    return _in_turn(goal_routes(state, result)[0])
 
 
 def _in_turn(goals: dict[str, list[Route]]) -> list[Route]:
@@ -99,7 +116,7 @@ def _in_turn(goals: dict[str, list[Route]]) -> list[Route]:
         lists = [[route for route in routes if len(route) == size] for routes in goals.values()]
         for turn in range(max((len(routes) for routes in lists), default=0)):
             ordered += [routes[turn] for routes in lists if turn < len(routes)]
-    unique: dict[tuple[tuple[str, str], ...], Route] = {}
+    unique: dict[RouteKey, Route] = {}
     for route in ordered:
         unique.setdefault(_key(route), route)
     return list(unique.values())
@@ -120,16 +137,19 @@ def reached(goals: Iterable[str], before: Outcome, after: Outcome) -> set[str]:
     return {goal for goal in goals if reaches(goal)}
 
 
-def search_order(goals: dict[str, list[Route]], done: set[str]) -> Iterator[Route]:
+def search_order(goals: dict[str, list[Route]], done: set[str],
+                 later: AbstractSet[tuple[str, RouteKey]] = frozenset()) -> Iterator[Route]:
     """Candidates in the order to run them, each once, reading ``done`` as the search goes.
 
     Goals not yet reached come first: in turn, each gives its next single change, then each
     its next pair, so a capped search reaches as many goals as its runs allow before it
-    spends runs on other ways to reach a goal already reached (those follow, in turn).
+    spends runs on other ways to reach a goal already reached, or on the changes ``later``
+    names as unlikely for their goal (those follow, all in turn).
     """
-    tried: set[tuple[tuple[str, str], ...]] = set()
+    tried: set[RouteKey] = set()
     for size in (1, 2):
-        queues = {goal: deque(route for route in routes if len(route) == size)
+        queues = {goal: deque(route for route in routes if len(route) == size
+                              and (goal, _key(route)) not in later)
                   for goal, routes in goals.items()}
         progressed = True
         while progressed:
@@ -172,7 +192,7 @@ class _Runner:
         self.data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
         self.backend = get_backend(ruleset, engine)
         self.runs = 0
-        self.seen: dict[tuple[tuple[str, str], ...], Outcome | None] = {}
+        self.seen: dict[RouteKey, Outcome | None] = {}
 
     def outcome(self, route: Route) -> Outcome | None:
         """The outcome of the changed case (``None``: refused by the contract, or over the cap)."""
@@ -204,14 +224,14 @@ def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
     """The smallest changes that change the result, each confirmed by the engine, and the search."""
     ruleset = state.ruleset
     before = Outcome.of(result)
-    goals = goal_routes(state, result)
+    goals, later = goal_routes(state, result)
     in_turn = {_key(route): position for position, route in enumerate(_in_turn(goals))}
     candidates = len(in_turn)
     runner = _Runner(case, ruleset, engine, max_runs)
     found: list[tuple[Route, Outcome]] = []
     done: set[str] = set()
     tried = 0
-    for route in search_order(goals, done):
+    for route in search_order(goals, done, later):
         if runner.runs >= max_runs:
             break
         tried += 1
