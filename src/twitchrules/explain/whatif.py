@@ -20,13 +20,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from ..case import Case, build_facts, case_from_mapping
+from pydantic import ValidationError
+
+from ..case import Case, build_facts
 from ..case.vocabulary import level_rank
 from ..conclusions import Firing, Result
 from ..conclusions.differential import build_differential
 from ..conclusions.triage import triage_level
 from ..engine import get_backend
-from ..errors import CaseError
 from ..ruleset.model import Rule, Ruleset
 from .model import Change, WhatIf, WhatIfSearch
 from .nearness import CaseState
@@ -178,9 +179,9 @@ def _changed_case(data: dict[str, Any], route: Route, ruleset: Ruleset) -> Case 
         name = ruleset.input_names[fact]
         where, key = name.split(".", 1) if "." in name else ("findings", name)
         changed[where] = {**changed.get(where, {}), key: value}  # the sections touched, copied
-    try:
-        return case_from_mapping(changed)
-    except CaseError:
+    try:  # the contract's model decides; the document's shape was checked with the case
+        return Case.model_validate(changed)
+    except ValidationError:
         return None
 
 
