@@ -184,3 +184,20 @@ def test_cli_bad_case_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     run = CliRunner().invoke(main, ["explain", str(path), "--format", "html", "-o", str(out)])
     assert run.exit_code == 2 and "findings.weaknes" in run.output and not out.exists()
     assert "Traceback" not in run.output
+
+
+def test_capped_search_reaches_the_checklist_fall() -> None:
+    """Two checklist items give prompt; family history made 'no' leaves one: the capped search finds the fall."""
+    explanation = explain(_case("prompt-checklist-two-items"))
+    assert explanation.triage.level == "prompt" and explanation.search.capped
+    item = _single(explanation, "family_history_neuromuscular", False)
+    assert level_rank(item.triage_after) < level_rank("prompt")
+
+
+def test_capped_search_reaches_each_goal_before_other_ways_to_it() -> None:
+    """Sodium 117 is immediate; within its cap the search reaches every level the full one does."""
+    case = _case("lab-severe-hyponatraemia")
+    capped, full = explain(case), explain(case, max_runs=1000)
+    assert capped.search.capped and not full.search.capped
+    assert _single(capped, "sodium_mmol_l", 133).triage_after == "monitor"
+    assert {item.triage_after for item in capped.what_if} == {item.triage_after for item in full.what_if}

@@ -157,12 +157,17 @@ def _why_not_levels(result: Result, state: CaseState) -> list[WhyNotLevel]:
 def _why_not_conditions(result: Result, state: CaseState) -> list[WhyNotCondition]:
     ruleset = state.ruleset
     listed = {entry.condition for entry in result.differential}
+    supporting: dict[str, list[Rule]] = {}  # condition -> the unfired rules that would support it
+    for rule in ruleset.rules:
+        if rule.id not in state.fired:
+            for condition in dict.fromkeys(body["condition"] for body in rule.evidence
+                                           if body["direction"] == "for"):
+                supporting.setdefault(condition, []).append(rule)
     found = []
     for condition in ruleset.data["conditions"]:
         if condition in listed:
             continue
-        rules = [rule for rule in ruleset.rules if rule.id not in state.fired and any(
-            body["condition"] == condition and body["direction"] == "for" for body in rule.evidence)]
+        rules = supporting.get(condition, [])
         if rules:
             found.append(WhyNotCondition(condition=condition,
                                          title=ruleset.vocabulary.condition_title(condition),

@@ -79,6 +79,9 @@ class RouteFinder:
         # A qualifier (weakness_progressive) is false when its parent (weakness) is known false.
         self.parent = {name: parent for parent, names in
                        ruleset.definitions.get("qualifiers", {}).items() for name in names}
+        # Conditions are shared (a derived fact's producers are read for every rule that
+        # tests it): each is worked out once per case. Keyed by identity: the ruleset holds them.
+        self._memo: dict[tuple[int, bool, frozenset[str]], list[Route]] = {}
 
     def _merge(self, left: Route, right: Route) -> Route | None:
         """Two routes as one (``None``: they disagree, or it takes more than the budget)."""
@@ -104,6 +107,13 @@ class RouteFinder:
 
     def routes(self, condition: Condition, truth: bool, seen: frozenset[str] = frozenset()) -> list[Route]:
         """Routes that make ``condition`` ``truth`` (``[{}]``: it already is)."""
+        key = (id(condition), truth, seen)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._routes(condition, truth, seen)
+        return list(found)
+
+    def _routes(self, condition: Condition, truth: bool, seen: frozenset[str]) -> list[Route]:
         if isinstance(condition, Atom):
             return self._atom(condition, truth, seen)
         if isinstance(condition, Unknown):  # pragma: no cover - only in compiled conditions

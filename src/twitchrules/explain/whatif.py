@@ -2,23 +2,32 @@
 
 Proposals come from the rules' conditions (``routes``); each is decided by re-running the
 real engine on the changed case (the same cached backend ``pipeline.evaluate`` uses, and the
-same triage and differential conclusions), never by a second logic. The search
-is bounded: at most ``max_runs`` engine runs per case, single changes before pairs, and a
-pair is kept only when neither of its changes alone gives the same result.
+same triage and differential conclusions), never by a second logic. A run decides only
+what a what-if compares (the triage level, the differential's conditions, the fired rules);
+the full what-if is written only for the changes kept. The search is bounded: at most
+``max_runs`` engine runs per case. Each goal (a higher level, a fall, a condition added or
+dropped) offers its changes in turn, single changes before pairs, and a goal the engine has
+shown reached gives way to those not yet reached, so a capped search reaches as many goals
+as it can before it tries other ways to reach one; a pair is kept only when neither of its
+changes alone gives the same result.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from ..case import Case, build_facts, case_from_mapping
+from pydantic import ValidationError
+
+from ..case import Case, build_facts
 from ..case.vocabulary import level_rank
 from ..conclusions import Firing, Result
 from ..conclusions.differential import build_differential
 from ..conclusions.triage import triage_level
 from ..engine import get_backend
-from ..errors import CaseError
 from ..ruleset.model import Rule, Ruleset
 from .model import Change, WhatIf, WhatIfSearch
 from .nearness import CaseState
@@ -47,16 +56,24 @@ class Outcome:
         return self.level == other.level and set(self.conditions) == set(other.conditions)
 
 
-def _key(route: Route) -> tuple[tuple[str, str], ...]:
+RouteKey = tuple[tuple[str, str], ...]
+"""A route as a sorted, hashable key."""
+
+
+def _key(route: Route) -> RouteKey:
     return tuple(sorted((fact, repr(value)) for fact, value in route.items()))
 
 
-def proposals(state: CaseState, result: Result) -> list[Route]:
-    """Candidate changes, single changes before pairs, taken in turn from each goal.
+def goal_routes(state: CaseState, result: Result) -> tuple[dict[str, list[Route]], set[tuple[str, RouteKey]]]:
+    """Each goal's candidate changes, read from the rules that could reach it, and the
+    (goal, change) pairs unlikely to reach it, which a capped search tries last.
 
-    A goal is what a change could do: raise the triage to one level, lower it, or add or
-    drop one condition. Taking the goals in turn (the first route of each, then the second
-    ...) spreads a capped search over everything that could change, not the first goal.
+    A goal is what a change could do: ``raise:<level>`` (a rule setting that higher level
+    starts), ``lower`` (every rule at the level stops), or ``condition:<id>`` (an evidence
+    rule for the condition starts or stops, which can add or drop it). Read as data, an
+    evidence rule is unlikely to change the differential when it would start supporting a
+    condition already listed, or stop supporting one not listed (and the reverse for
+    evidence against): the engine still decides such a change, after the likely ones.
     """
     ruleset = state.ruleset
     finder = RouteFinder(state)
@@ -72,31 +89,99 @@ def proposals(state: CaseState, result: Result) -> list[Route]:
     top = [rule for rule in ruleset.rules if rule.id in result.triage.rules]
     if top:  # every rule at the level must stop for the level to fall
         goals["lower"] = finder.routes(any_of([rule.condition for rule in top]), False)
-    for rule in ruleset.rules:  # an evidence rule that starts or stops can add or drop a condition
-        if rule.evidence and rule not in raising:
+    raising_ids = {rule.id for rule in raising}  # ids: comparing rules themselves is deep
+    listed = {entry.condition for entry in result.differential}
+    likely: set[tuple[str, RouteKey]] = set()
+    unlikely: set[tuple[str, RouteKey]] = set()
+    for rule in ruleset.rules:
+        if rule.evidence and rule.id not in raising_ids:
             goal = f"condition:{rule.evidence[0]['condition']}"
-            goals.setdefault(goal, []).extend(finder.routes(rule.condition, rule.id not in fired))
+            starts = rule.id not in fired
+            routes = finder.routes(rule.condition, starts)
+            goals.setdefault(goal, []).extend(routes)
+            moves = any((body["condition"] in listed) != (starts == (body["direction"] == "for"))
+                        for body in rule.evidence)
+            (likely if moves else unlikely).update((goal, _key(route)) for route in routes)
+    return goals, unlikely - likely
+
+
+def proposals(state: CaseState, result: Result) -> list[Route]:
+    """Every candidate change, once, single changes before pairs, taken in turn from each goal."""
+    return _in_turn(goal_routes(state, result)[0])
+
+
+def _in_turn(goals: dict[str, list[Route]]) -> list[Route]:
+    """The goals' routes, once each: the first of every goal, then the second ..., singles first."""
     ordered: list[Route] = []
     for size in (1, 2):
         lists = [[route for route in routes if len(route) == size] for routes in goals.values()]
         for turn in range(max((len(routes) for routes in lists), default=0)):
             ordered += [routes[turn] for routes in lists if turn < len(routes)]
-    unique: dict[tuple[tuple[str, str], ...], Route] = {}
+    unique: dict[RouteKey, Route] = {}
     for route in ordered:
         unique.setdefault(_key(route), route)
     return list(unique.values())
 
 
-def _changed_case(case: Case, route: Route, ruleset: Ruleset) -> Case | None:
-    """The case with the route's findings set, or ``None`` when the contract refuses it."""
-    data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
+def reached(goals: Iterable[str], before: Outcome, after: Outcome) -> set[str]:
+    """The goals a changed case's outcome reaches (by what the engine concluded on it)."""
+    falls = level_rank(after.level) < level_rank(before.level)
+
+    def reaches(goal: str) -> bool:
+        kind, _, name = goal.partition(":")
+        if kind == "raise":
+            return after.level == name
+        if kind == "lower":
+            return falls
+        return (name in before.conditions) != (name in after.conditions)
+
+    return {goal for goal in goals if reaches(goal)}
+
+
+def search_order(goals: dict[str, list[Route]], done: set[str],
+                 later: AbstractSet[tuple[str, RouteKey]] = frozenset()) -> Iterator[Route]:
+    """Candidates in the order to run them, each once, reading ``done`` as the search goes.
+
+    Goals not yet reached come first: in turn, each gives its next single change, then each
+    its next pair, so a capped search reaches as many goals as its runs allow before it
+    spends runs on other ways to reach a goal already reached, or on the changes ``later``
+    names as unlikely for their goal (those follow, all in turn).
+    """
+    tried: set[RouteKey] = set()
+    for size in (1, 2):
+        queues = {goal: deque(route for route in routes if len(route) == size
+                              and (goal, _key(route)) not in later)
+                  for goal, routes in goals.items()}
+        progressed = True
+        while progressed:
+            progressed = False
+            for goal, queue in queues.items():
+                if goal in done:  # its other routes wait for the last pass
+                    continue
+                while queue and _key(queue[0]) in tried:
+                    queue.popleft()
+                if queue:
+                    route = queue.popleft()
+                    tried.add(_key(route))
+                    progressed = True
+                    yield route
+    for route in _in_turn(goals):
+        if _key(route) not in tried:
+            tried.add(_key(route))
+            yield route
+
+
+def _changed_case(data: dict[str, Any], route: Route, ruleset: Ruleset) -> Case | None:
+    """The case (``data``: its contract mapping) with the route's findings set, or ``None``
+    when the contract refuses it."""
+    changed = dict(data)
     for fact, value in route.items():
         name = ruleset.input_names[fact]
         where, key = name.split(".", 1) if "." in name else ("findings", name)
-        data.setdefault(where, {})[key] = value
-    try:
-        return case_from_mapping(data)
-    except CaseError:
+        changed[where] = {**changed.get(where, {}), key: value}  # the sections touched, copied
+    try:  # the contract's model decides; the document's shape was checked with the case
+        return Case.model_validate(changed)
+    except ValidationError:
         return None
 
 
@@ -104,9 +189,11 @@ class _Runner:
     """Runs changed cases on the engine, each once, counting runs against the cap."""
 
     def __init__(self, case: Case, ruleset: Ruleset, engine: str | None, cap: int) -> None:
-        self.case, self.ruleset, self.engine, self.cap = case, ruleset, engine, cap
+        self.ruleset, self.engine, self.cap = ruleset, engine, cap
+        self.data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
+        self.backend = get_backend(ruleset, engine)
         self.runs = 0
-        self.seen: dict[tuple[tuple[str, str], ...], Outcome | None] = {}
+        self.seen: dict[RouteKey, Outcome | None] = {}
 
     def outcome(self, route: Route) -> Outcome | None:
         """The outcome of the changed case (``None``: refused by the contract, or over the cap)."""
@@ -115,7 +202,7 @@ class _Runner:
             return self.seen[key]
         if self.runs >= self.cap:
             return None
-        changed = _changed_case(self.case, route, self.ruleset)
+        changed = _changed_case(self.data, route, self.ruleset)
         found = None
         if changed is not None:
             self.runs += 1
@@ -127,7 +214,7 @@ class _Runner:
         """The engine's triage level, conditions and fired rules for one case."""
         ruleset = self.ruleset
         facts = build_facts(case, ruleset.fact_definitions)
-        firing = Firing(ruleset, get_backend(ruleset, self.engine).run(facts), facts)
+        firing = Firing(ruleset, self.backend.run(facts), facts)
         return Outcome(triage_level(firing),
                        tuple(entry.condition for entry in build_differential(firing)),
                        tuple(rule.id for rule in firing.fired))
@@ -138,11 +225,14 @@ def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
     """The smallest changes that change the result, each confirmed by the engine, and the search."""
     ruleset = state.ruleset
     before = Outcome.of(result)
-    candidates = proposals(state, result)
+    goals, later = goal_routes(state, result)
+    in_turn = {_key(route): position for position, route in enumerate(_in_turn(goals))}
+    candidates = len(in_turn)
     runner = _Runner(case, ruleset, engine, max_runs)
     found: list[tuple[Route, Outcome]] = []
+    done: set[str] = set()
     tried = 0
-    for route in candidates:
+    for route in search_order(goals, done, later):
         if runner.runs >= max_runs:
             break
         tried += 1
@@ -154,8 +244,10 @@ def what_if(case: Case, result: Result, state: CaseState, *, engine: str | None,
                 for fact, value in route.items()):
             continue
         found.append((route, after))
-    search = WhatIfSearch(candidates=len(candidates), engine_runs=runner.runs, cap=max_runs,
-                          capped=tried < len(candidates))
+        done |= reached(goals, before, after)
+    search = WhatIfSearch(candidates=candidates, engine_runs=runner.runs, cap=max_runs,
+                          capped=tried < candidates)
+    found.sort(key=lambda pair: in_turn[_key(pair[0])])  # listed in the goals' turn order
     items = [_what_if(route, before, after, state) for route, after in found]
     items.sort(key=lambda item: (-abs(level_rank(item.triage_after) - level_rank(item.triage_before)),
                                  -level_rank(item.triage_after), len(item.changes)))
