@@ -80,7 +80,9 @@ from click.testing import CliRunner
 from twitchrules.cli import main
 
 def walk(group, prefix):
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield [*prefix, name]
         if isinstance(command, click.Group):
             yield from walk(command, [*prefix, name])

@@ -23,19 +23,19 @@ from .. import diskcache
 from ..errors import TwitchrulesError
 from ..version import __version__
 
-_COMMANDS: dict[str, tuple[str, str]] = {
-    "batch": ("population", "batch_command"),
-    "evaluate": ("evaluate", "evaluate_command"),
-    "explain": ("explain", "explain_command"),
-    "feedback": ("feedback", "feedback_group"),
-    "fhir": ("service", "fhir"),
-    "impact": ("population", "impact_command"),
-    "interview": ("interview", "interview_command"),
-    "ruleset": ("ruleset", "ruleset_group"),
-    "schema": ("schema", "schema_group"),
-    "serve": ("service", "serve"),
-    "synth": ("population", "synth_command"),
-    "verify": ("verify", "verify_command"),
+_COMMANDS: dict[str, str] = {  # command -> module:attribute
+    "batch": "population:batch_command",
+    "evaluate": "evaluate:evaluate_command",
+    "explain": "explain:explain_command",
+    "feedback": "feedback:feedback_group",
+    "fhir": "service:fhir",
+    "impact": "population:impact_command",
+    "interview": "interview:interview_command",
+    "ruleset": "ruleset:ruleset_group",
+    "schema": "schema:schema_group",
+    "serve": "service:serve",
+    "synth": "population:synth_command",
+    "verify": "verify:verify_command",
 }
 """Each command's name -> (its module in this package, the click object's name there). A
 command's module is imported when that command runs (or ``--help`` lists it), so
@@ -62,7 +62,7 @@ class _Group(click.Group):
         """The command ``cmd_name``, its module imported on first use."""
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in _COMMANDS:
-            module_name, attribute = _COMMANDS[cmd_name]
+            module_name, attribute = _COMMANDS[cmd_name].split(":")
             module = importlib.import_module(f"{__name__}.{module_name}")
             command = cast(click.Command, getattr(module, attribute))
             self.add_command(command, cmd_name)

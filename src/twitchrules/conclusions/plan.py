@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
@@ -23,8 +24,7 @@ TRIAGE_EFFECT = "could make the triage"
 DIFFERENTIAL_EFFECT = "could change the differential"
 
 
-@dataclass(frozen=True)
-class TriageEffect:
+class TriageEffect(NamedTuple):
     """The triage a rule sets: its level, that level's rank, and the effect in words."""
 
     level: str
