@@ -37,7 +37,8 @@ _COMMANDS: dict[str, str] = {  # command -> module:attribute
     "synth": "population:synth_command",
     "verify": "verify:verify_command",
 }
-"""Each command's name -> (its module in this package, the click object's name there). A
+"""Each command's name -> ``module:attribute``: its module in this package and the click
+object's name there. A
 command's module is imported when that command runs (or ``--help`` lists it), so
 ``twitchrules evaluate`` never imports the population, service or ruleset tooling."""
 

@@ -5,7 +5,7 @@ missing information, trace), each part in its own module, assembled by ``build_r
 reads (ruleset, facts, firing record).
 
 May import: ``twitchrules.case``, ``twitchrules.ruleset``, ``twitchrules.engine`` (for the
-firing record's type). Knows nothing of output formats, FHIR or HTTP.
+firing record's type and the per-ruleset cache). Knows nothing of output formats, FHIR or HTTP.
 """
 
 from .assemble import build_result

@@ -4,18 +4,18 @@ Per rule (by index): the triage it sets and the words of the effect its firing w
 the triage, its evidence with the words of its effect on the differential, and, when its
 condition is flat (one atom, or all/any of atoms), that condition's atoms
 with the input each reports as, so its three-valued value needs no walk of the tree. A plan
-is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, like
-the compiled engines.
+is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, in
+the one cache that keeps the compiled engines.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
+from ..engine.cache import prepared_for
 from ..ruleset.conditions import Any_, Atom, Condition
 from ..ruleset.model import Rule, Ruleset
 
@@ -107,17 +107,12 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
                                             for fact in rule.condition_facts))
 
 
-_LOCK = threading.Lock()
-_PLANS: dict[str, Plan] = {}
+def _make_plan(ruleset: Ruleset) -> Plan:
+    rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
+    return Plan(rules=rules, effectful=frozenset(
+        index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
 
 
 def plan_of(ruleset: Ruleset) -> Plan:
-    """The plan of a ruleset, made on first use and kept by its content hash."""
-    plan = _PLANS.get(ruleset.sha256)
-    if plan is None:
-        rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
-        plan = Plan(rules=rules, effectful=frozenset(
-            index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
-        with _LOCK:
-            plan = _PLANS.setdefault(ruleset.sha256, plan)
-    return plan
+    """The plan of a ruleset, made on first use and kept by its content hash (``engine.cache``)."""
+    return prepared_for(ruleset, "plan", _make_plan)

@@ -1,15 +1,18 @@
-"""Cache: the one process-wide cache, of rulesets and their compiled engines, under one lock.
+"""Cache: the one process-wide cache, of rulesets and what is made of them, under one lock.
 
 A ruleset named by a path is loaded once per process; a ruleset is compiled into each
 engine once per content hash (a durable-rules ruleset can never be unregistered, so
-compiling the same content again would only grow its host). Callers that hold a ``Ruleset``
-pass it as an object and never touch the path index.
+compiling the same content again would only grow its host); what a later stage prepares
+once per ruleset (the conclusions' plan) is kept by content hash too (``prepared_for``).
+Callers that hold a ``Ruleset`` pass it as an object and never touch the path index.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from ..ruleset.model import Ruleset
 from ..ruleset.sources import RulesetSpec, resolve_ruleset
@@ -19,6 +22,9 @@ from .registry import Backend, choose_engine, create_backend
 _LOCK = threading.Lock()
 _LOADED: dict[str, Ruleset] = {}  # resolved path or spec ("" for the bundled ruleset) -> ruleset
 _BACKENDS: dict[tuple[str, str], Backend] = {}  # (ruleset sha256, engine) -> backend
+_PREPARED: dict[tuple[str, str], Any] = {}  # (ruleset sha256, what) -> what a stage made of it
+
+T = TypeVar("T")
 
 
 def cached_ruleset(ruleset: RulesetSpec) -> Ruleset:
@@ -43,3 +49,19 @@ def get_backend(ruleset: Ruleset, name: str | None = None) -> Backend:
         if key not in _BACKENDS:
             _BACKENDS[key] = create_backend(compile_program(ruleset), engine)
         return _BACKENDS[key]
+
+
+def prepared_for(ruleset: Ruleset, what: str, make: Callable[[Ruleset], T]) -> T:
+    """``make(ruleset)``, made once per content hash and kind ``what`` (e.g. ``"plan"``).
+
+    ``make`` must give content only (the same for any ruleset of that sha256) and must not
+    use this cache itself.
+    """
+    key = (ruleset.sha256, what)
+    found = _PREPARED.get(key)  # the hot path: one dict lookup, no lock
+    if found is None:
+        with _LOCK:
+            found = _PREPARED.get(key)
+            if found is None:
+                found = _PREPARED[key] = make(ruleset)
+    return cast(T, found)
