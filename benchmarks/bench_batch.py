@@ -1,6 +1,7 @@
 """Benchmark: population replay on Dask: scaling, Dask's cost per core, memory per worker, impact's cost.
 
 Usage: python benchmarks/bench_batch.py [--quick] [--json] [--engine clips] [--cases N] [--rss-cases N] [--rounds R]
+       [--only throughput|impact|memory ...]
 
 From one run it prints:
 
@@ -181,6 +182,77 @@ def _phase(text: str) -> None:
     print(f"bench_batch [{time.perf_counter() - _STARTED:7.0f} s] {text}", file=sys.stderr, flush=True)
 
 
+PARTS = ("throughput", "impact", "memory")
+"""The benchmark's parts, in the order they run (``--only`` picks some)."""
+
+
+def _throughput(folder: Path, engine: str, cases: int, chunk_size: int, rounds: int) -> dict[str, Any]:
+    """Cases/s in process, on 1 and on 2 Dask workers (medians of interleaved rounds), the
+    scaling, the machine's ceiling and Dask's cost per core."""
+    from twitchrules.population.runners import open_runner
+
+    source = folder / "cohort.jsonl"
+    _write_cohort(source, cases, seed=1)
+    out = folder / "results.jsonl"
+    _phase("the machine's own ceiling: one, then two processes of a bare Python loop")
+    ceiling = _machine_ceiling(rounds)
+    _phase("starting a 1-worker and a 2-worker local Dask cluster, warming both")
+    runners: dict[int, Any] = {1: _one_worker_cluster(), 2: open_runner(workers=2)}
+    loop_times: list[float] = []
+    timings: dict[int, list[float]] = {1: [], 2: []}
+    try:
+        for runner in runners.values():
+            _batch_on(runner, source, out, engine, chunk_size)  # warm the workers
+        _loop_in_process(source, engine, chunk_size)  # and this process
+        for round_number in range(1, rounds + 1):
+            _phase(f"round {round_number} of {rounds}: {cases:,} cases in process, on 1 worker, on 2")
+            loop_times.append(_loop_in_process(source, engine, chunk_size))
+            for workers, runner in runners.items():
+                timings[workers].append(_batch_on(runner, source, out, engine, chunk_size))
+    finally:
+        for runner in runners.values():
+            runner.close()
+    loop_seconds = statistics.median(loop_times)
+    one, two = statistics.median(timings[1]), statistics.median(timings[2])
+    scaling = round(one / two, 3)
+    return {"machine_parallel_ceiling": ceiling, "rounds": rounds,
+            "in_process_loop_cases_per_s": round(cases / loop_seconds, 1),
+            "dask_1_worker_cases_per_s": round(cases / one, 1),
+            "dask_2_workers_cases_per_s": round(cases / two, 1),
+            "scaling_2_vs_1": scaling, "scaling_of_ceiling": round(scaling / ceiling, 3),
+            "dask_cost_per_core": round(one / loop_seconds, 3),
+            "round_seconds": {"in_process": [round(t, 3) for t in loop_times],
+                              "dask_1_worker": [round(t, 3) for t in timings[1]],
+                              "dask_2_workers": [round(t, 3) for t in timings[2]]}}
+
+
+def _print(figures: dict[str, Any], quick: bool) -> None:
+    """The figures as a short human report (the parts that ran)."""
+    print(f"bench_batch ({'quick' if quick else 'full'}; engine {figures['engine']}; {figures['cores']} cores; "
+          f"chunk {figures['chunk_size']}) - a shared machine: figures are noisy")
+    if "scaling_2_vs_1" in figures:
+        print(f"  {figures['cases']:,} cohort cases per run, medians of {figures['rounds']} rounds")
+        print(f"  in-process loop        {figures['in_process_loop_cases_per_s']:>9,.1f} cases/s")
+        print(f"  Dask, 1 worker         {figures['dask_1_worker_cases_per_s']:>9,.1f} cases/s   "
+              f"Dask's cost per core {figures['dask_cost_per_core']:.3f}x (goal <= 1.15x)")
+        print(f"  Dask, 2 workers        {figures['dask_2_workers_cases_per_s']:>9,.1f} cases/s   "
+              f"scaling {figures['scaling_2_vs_1']:.2f}x (goal >= 1.8x on 2 cores)")
+        print(f"  the machine's ceiling  {figures['machine_parallel_ceiling']:.2f}x for two bare CPU loops; "
+              f"batch reaches {figures['scaling_of_ceiling']:.0%} of it")
+    if "impact" in figures:
+        impact_figures = figures["impact"]
+        print(f"  impact                 {impact_figures['impact_ms_per_case']:.2f} ms/case against "
+              f"{impact_figures['two_evaluations_ms_per_case']:.2f} ms for two evaluations: "
+              f"{impact_figures['ratio']:.2f}x")
+    if "memory" in figures:
+        memory = figures["memory"]
+        print(f"  memory over {memory['cases']:,} cases ({memory['seconds']:,.0f} s, 2 workers): peak worker RSS "
+              f"{memory['peak_worker_mib']:.1f} MiB (goal < 300, flat), client {memory['peak_client_mib']:.1f} MiB")
+        for sample in memory["samples"][:: max(1, len(memory["samples"]) // 5)]:
+            print(f"    after {sample['cases']:>9,} cases: workers {sample['worker_mib']} MiB, "
+                  f"client {sample['client_mib']} MiB")
+
+
 def main() -> int:
     """Run the benchmark and print its figures (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,90 +266,46 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=250)
     parser.add_argument("--rounds", type=int, default=None,
                         help="interleaved rounds of the throughput runs, medians reported (default 3, quick 1)")
+    parser.add_argument("--only", action="append", choices=PARTS, default=None,
+                        help="run only this part (repeatable; default: all of them, in this order)")
     args = parser.parse_args()
 
     from twitchrules.engine import choose_engine
-    from twitchrules.population.runners import dask_available, open_runner
+    from twitchrules.population.runners import dask_available
 
     if not dask_available():
         print("bench_batch: needs Dask distributed: pip install 'twitchrules[scale]'", file=sys.stderr)
         return 2
     engine = choose_engine(args.engine)
     sizes = QUICK if args.quick else FULL
+    parts = [part for part in PARTS if args.only is None or part in args.only]
     cases = args.cases or sizes["cases"]
-    rss_cases = args.rss_cases or sizes["rss_cases"]
     figures: dict[str, Any] = {"engine": engine, "cores": len(os.sched_getaffinity(0)), "cases": cases,
-                               "chunk_size": args.chunk_size, "quick": args.quick}
+                               "chunk_size": args.chunk_size, "quick": args.quick, "parts": parts}
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         folder = Path(tmp)
-        source = folder / "cohort.jsonl"
-        _write_cohort(source, cases, seed=1)
-        out = folder / "results.jsonl"
-        rounds = args.rounds or sizes["rounds"]
-        _phase("the machine's own ceiling: one, then two processes of a bare Python loop")
-        figures["machine_parallel_ceiling"] = _machine_ceiling(rounds)
-        _phase("starting a 1-worker and a 2-worker local Dask cluster, warming both")
-        runners: dict[int, Any] = {1: _one_worker_cluster(), 2: open_runner(workers=2)}
-        loop_times: list[float] = []
-        timings: dict[int, list[float]] = {1: [], 2: []}
-        try:
-            for runner in runners.values():
-                _batch_on(runner, source, out, engine, args.chunk_size)  # warm the workers
-            _loop_in_process(source, engine, args.chunk_size)  # and this process
-            for round_number in range(1, rounds + 1):
-                _phase(f"round {round_number} of {rounds}: {cases:,} cases in process, on 1 worker, on 2")
-                loop_times.append(_loop_in_process(source, engine, args.chunk_size))
-                for workers, runner in runners.items():
-                    timings[workers].append(_batch_on(runner, source, out, engine, args.chunk_size))
-        finally:
-            for runner in runners.values():
-                runner.close()
-        loop_seconds = statistics.median(loop_times)
-        one, two = statistics.median(timings[1]), statistics.median(timings[2])
-        figures["rounds"] = rounds
-        figures["in_process_loop_cases_per_s"] = round(cases / loop_seconds, 1)
-        figures["dask_1_worker_cases_per_s"] = round(cases / one, 1)
-        figures["dask_2_workers_cases_per_s"] = round(cases / two, 1)
-        figures["scaling_2_vs_1"] = round(one / two, 3)
-        figures["scaling_of_ceiling"] = round(figures["scaling_2_vs_1"] / figures["machine_parallel_ceiling"], 3)
-        figures["dask_cost_per_core"] = round(one / loop_seconds, 3)
-        figures["round_seconds"] = {"in_process": [round(t, 3) for t in loop_times],
-                                    "dask_1_worker": [round(t, 3) for t in timings[1]],
-                                    "dask_2_workers": [round(t, 3) for t in timings[2]]}
-        impact_cases = min(cases, sizes["impact_cases"])
-        impact_source = folder / "impact.jsonl"
-        _write_cohort(impact_source, impact_cases, seed=2)
-        _phase(f"impact against two evaluations over {impact_cases:,} cases")
-        figures["impact"] = _impact_cost(impact_source, engine, impact_cases)
-        rss_source = folder / "rss.jsonl.gz"
-        _write_cohort(rss_source, rss_cases, seed=3)
-        _phase(f"peak RSS over {rss_cases:,} cases on 2 workers")
-        figures["memory"] = _rss_run(rss_source, folder / "rss-results.jsonl", engine, args.chunk_size, rss_cases)
-        figures["rss_input_gz_mib"] = round(rss_source.stat().st_size / MIB, 1)
+        if "throughput" in parts:
+            figures.update(_throughput(folder, engine, cases, args.chunk_size, args.rounds or sizes["rounds"]))
+        if "impact" in parts:
+            impact_cases = min(cases, sizes["impact_cases"])
+            impact_source = folder / "impact.jsonl"
+            _write_cohort(impact_source, impact_cases, seed=2)
+            _phase(f"impact against two evaluations over {impact_cases:,} cases")
+            figures["impact"] = _impact_cost(impact_source, engine, impact_cases)
+        if "memory" in parts:
+            rss_cases = args.rss_cases or sizes["rss_cases"]
+            rss_source = folder / "rss.jsonl.gz"
+            _write_cohort(rss_source, rss_cases, seed=3)
+            _phase(f"peak RSS over {rss_cases:,} cases on 2 workers")
+            figures["memory"] = _rss_run(rss_source, folder / "rss-results.jsonl", engine, args.chunk_size,
+                                         rss_cases)
+            figures["rss_input_gz_mib"] = round(rss_source.stat().st_size / MIB, 1)
     figures["seconds"] = round(time.perf_counter() - _STARTED, 1)
     _phase("done")
     if args.json:
         print(json.dumps(figures, indent=2))
-        return 0
-    memory = figures["memory"]
-    print(f"bench_batch ({'quick' if args.quick else 'full'}; engine {engine}; {figures['cores']} cores; "
-          f"{cases:,} cohort cases; chunk {args.chunk_size}) - a shared machine: figures are noisy")
-    print(f"  in-process loop        {figures['in_process_loop_cases_per_s']:>9,.1f} cases/s")
-    print(f"  Dask, 1 worker         {figures['dask_1_worker_cases_per_s']:>9,.1f} cases/s   "
-          f"Dask's cost per core {figures['dask_cost_per_core']:.3f}x (goal <= 1.15x)")
-    print(f"  Dask, 2 workers        {figures['dask_2_workers_cases_per_s']:>9,.1f} cases/s   "
-          f"scaling {figures['scaling_2_vs_1']:.2f}x (goal >= 1.8x on 2 cores)")
-    print(f"  the machine's ceiling  {figures['machine_parallel_ceiling']:.2f}x for two bare CPU loops; "
-          f"batch reaches {figures['scaling_of_ceiling']:.0%} of it (medians of {figures['rounds']} rounds)")
-    impact_figures = figures["impact"]
-    print(f"  impact                 {impact_figures['impact_ms_per_case']:.2f} ms/case against "
-          f"{impact_figures['two_evaluations_ms_per_case']:.2f} ms for two evaluations: "
-          f"{impact_figures['ratio']:.2f}x")
-    print(f"  memory over {memory['cases']:,} cases ({memory['seconds']:,.0f} s, 2 workers): peak worker RSS "
-          f"{memory['peak_worker_mib']:.1f} MiB (goal < 300, flat), client {memory['peak_client_mib']:.1f} MiB")
-    for sample in memory["samples"][:: max(1, len(memory["samples"]) // 5)]:
-        print(f"    after {sample['cases']:>9,} cases: workers {sample['worker_mib']} MiB, "
-              f"client {sample['client_mib']} MiB")
+    else:
+        _print(figures, args.quick)
     return 0
 
 
@@ -285,14 +313,11 @@ def _one_worker_cluster() -> Any:
     """A LocalCluster with one worker process (``workers=1`` alone would run in this process)."""
     import distributed
 
-    from twitchrules.population.runners import LOCAL_SCHEDULER, DaskRunner
+    from twitchrules.population.runners import DaskRunner, local_cluster
 
-    cluster: Any = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                            dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER,
-                                            silence_logs=40)
+    cluster = local_cluster(1)
     client: Any = distributed.Client(cluster)
     return DaskRunner(client, cluster, "1 worker process on a local Dask cluster")
-
 
 if __name__ == "__main__":
     sys.exit(main())
