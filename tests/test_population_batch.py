@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +132,19 @@ def test_a_local_cluster_listens_on_loopback_only(cluster: DaskRunner) -> None:
     assert cluster.cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     assert scheduler.http_server.address == "127.0.0.1" and scheduler.http_server.port != 8787
     assert all(worker.startswith("tcp://127.0.0.1:") for worker in cluster.client.scheduler_info()["workers"])
+
+
+def test_local_workers_keep_no_profiles(cluster: DaskRunner, cases: Path, tmp_path: Path) -> None:
+    """A local cluster's workers run without Dask's statistical profiler, whose kept profiles
+    grew their memory over a long job: after a job, no worker holds a profile."""
+    batch(cases, tmp_path / "out.jsonl", engine="clips", runner=cluster)
+
+    def profiling(dask_worker: Any) -> tuple[bool, int]:
+        import dask
+
+        return bool(dask.config.get("distributed.worker.profile.enabled")), len(dask_worker.profile_history)
+
+    assert set(cluster.client.run(profiling).values()) == {(False, 0)}
 
 
 def test_bounded_in_flight(cluster: DaskRunner) -> None:
