@@ -232,7 +232,9 @@ class Case(_Strict):
 
     def known_findings(self) -> dict[str, Any]:
         """The findings that the case gives, by name (unknown ones left out)."""
-        return self.findings.model_dump(exclude_none=True)
+        # The values as model_dump(exclude_none=True) gives them (every finding is a scalar),
+        # in field order, without building the Findings serialiser (~20 ms a process).
+        return {name: value for name, value in self.findings.__dict__.items() if value is not None}
 
     def days_since(self, day: dt.date) -> int:
         """Whole days from ``day`` to the assessment date."""
