@@ -6,8 +6,6 @@ check ranges; a lab value outside its plausible range is refused as a likely uni
 a subnormal number (nonzero, below 2.2e-308) is refused in every numeric finding.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import re
 import sys
@@ -213,7 +211,7 @@ class Case(_Strict):
     _check_assessed_on = field_validator("assessed_on", mode="before")(strict_date)
 
     @model_validator(mode="after")
-    def _since_not_after_assessment(self) -> Case:
+    def _since_not_after_assessment(self) -> "Case":
         late = [
             f"twitching.regions[{index}].since"
             for index, entry in enumerate(self.twitching.regions)

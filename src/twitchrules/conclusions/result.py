@@ -4,8 +4,6 @@ Field names are the contract's. ``for`` is a Python keyword, so the field is ``f
 the alias ``for``; ``to_dict()`` and ``to_json()`` always use the contract names.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from typing import Any, Literal, TypeVar

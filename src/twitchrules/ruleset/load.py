@@ -172,9 +172,10 @@ def _checked(stored: Any, path: str) -> Ruleset:
     """The ruleset a stored checked form holds (raises ValueError, KeyError, TypeError or
     RulesetError when it is damaged): its sha256 is checked, then the semantic checks run."""
     document, rule_files = stored["document"], stored["rule_files"]
-    if canonical_sha256(document) != stored["sha256"]:
+    sha256 = canonical_sha256(document)
+    if sha256 != stored["sha256"]:
         raise ValueError("the document does not match its sha256")
-    return ruleset_from_document(document, rule_files, path, schema_checked=True)
+    return ruleset_from_document(document, rule_files, path, schema_checked=True, sha256=sha256)
 
 
 def _from_cache(entry: str, path: str) -> Ruleset | None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-
-from packaging.version import InvalidVersion, Version
 
 from ..case.facts import COUNTERS, FactSpec, fact_catalogue
 from ..case.vocabulary import CONDITIONS, REGIONS
@@ -26,6 +25,9 @@ from .model import Rule, Ruleset, canonical_sha256
 
 if TYPE_CHECKING:
     import jsonschema
+
+_PLAIN_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+"""A version like ``1.1.0``: valid PEP 440 without asking ``packaging`` (imported for others)."""
 
 CONCLUSION_KINDS: tuple[str, ...] = (
     "assert", "triage", "checklist", "evidence", "recommend", "notice",
@@ -192,6 +194,10 @@ class _Checker:
                 self.add(f"ruleset: words.segments.{name}", f"'{name}' is not a segment of definitions.segments")
 
     def _check_version(self, version: str, where: str) -> None:
+        if _PLAIN_RELEASE.fullmatch(version):
+            return
+        from packaging.version import InvalidVersion, Version
+
         try:
             Version(version)
         except InvalidVersion:
@@ -249,12 +255,13 @@ class _Checker:
 
 def ruleset_from_document(
     document: Any, rule_files: list[str] | None = None, path: str = "<memory>", *,
-    schema_checked: bool = False,
+    schema_checked: bool = False, sha256: str | None = None,
 ) -> Ruleset:
     """Check a merged ruleset document and build the ``Ruleset``; raise ``RulesetError``.
 
     ``schema_checked`` skips the JSON Schema (the slow part) for a document that passed it
     before, byte for byte (the disk cache of ``load``); the semantic checks always run.
+    ``sha256`` is the document's ``canonical_sha256`` when the caller has just computed it.
     """
     if not isinstance(document, dict):
         raise RulesetError([(path, "must hold a mapping at the top")])
@@ -276,7 +283,7 @@ def ruleset_from_document(
         for index, data in enumerate(document["rules"])
     )
     return Ruleset(
-        name=document["name"], version=document["version"], sha256=canonical_sha256(document),
+        name=document["name"], version=document["version"], sha256=sha256 or canonical_sha256(document),
         path=path, data=document, rules=rules, catalogue=catalogue, derived_names=derived,
     )
 
