@@ -111,6 +111,12 @@ class EvidenceItem(_Out):
     rule: str
 
 
+def _empty_list() -> list[str]:
+    # Not ``list``: pydantic reads a default factory's signature, and a builtin's is parsed
+    # from its text by the tokenizer, whose patterns take ~3 ms to compile once a process.
+    return []
+
+
 class DifferentialEntry(_Out):
     """One condition of the differential with its evidence-derived score."""
 
@@ -125,7 +131,7 @@ class DifferentialEntry(_Out):
     evidence: list[EvidenceItem] = Field(
         description="The findings behind 'for' and 'against' with their values, rule by rule.")
     unconfirmed: list[str] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Findings a fired rule names that the case leaves unknown: never evidence "
         "(in no 'for' or 'against' list), listed so a reader can confirm them.")
 

@@ -20,7 +20,7 @@ from ..case.facts import COUNTERS, FactSpec, fact_catalogue
 from ..case.vocabulary import CONDITIONS, REGIONS
 from ..errors import RulesetError
 from ..resources import schema_path
-from .conditions import Atom, atoms, parse_condition
+from .conditions import Atom, Condition, atoms, parse_condition
 from .model import Rule, Ruleset, canonical_sha256
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class _Checker:
         self.problems: list[tuple[str, str]] = []
         self.timeframes: tuple[str, ...] = ()  # definitions.timeframe_urgency, if declared
         self.advice_levels: dict[str, tuple[str | None, str]] = {}  # advice id -> (level, where)
+        self.conditions: list[Condition] = []  # each rule's parsed condition, for its Rule
 
     def add(self, where: str, message: str) -> None:
         self.problems.append((where, message))
@@ -131,7 +132,9 @@ class _Checker:
             seen.setdefault(rule["id"], self.rule_files[index])
             self._check_version(rule["version"], f"{where}: version")
             self._check_source(rule["provenance"], where + ": provenance", passages)
-            for atom in atoms(parse_condition(rule["when"])):
+            condition = parse_condition(rule["when"])
+            self.conditions.append(condition)
+            for atom in atoms(condition):
                 self._check_atom(atom, where, catalogue, derived)
             for position, conclusion in enumerate(rule["then"]):
                 self._check_conclusion(conclusion, f"{where}: then[{position}]", doc, items)
@@ -276,7 +279,7 @@ def ruleset_from_document(
     rules = tuple(
         Rule(
             id=data["id"], version=data["version"], title=data["title"],
-            condition=parse_condition(data["when"]), then=tuple(data["then"]),
+            condition=checker.conditions[index], then=tuple(data["then"]),
             explanation=data["explanation"], provenance=data["provenance"],
             index=index, file=rule_files[index], data=data,
         )
