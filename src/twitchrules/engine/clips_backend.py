@@ -51,7 +51,6 @@ import re
 import tempfile
 import threading
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +75,12 @@ _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def version() -> str:
     """The installed clipspy version (it bundles its own CLIPS build)."""
-    return str(getattr(clips, "__version__", "") or metadata.version("clipspy"))
+    found = getattr(clips, "__version__", "")
+    if not found:  # importlib.metadata costs a process tens of milliseconds: only when needed
+        from importlib import metadata
+
+        found = metadata.version("clipspy")
+    return str(found)
 
 
 def _string(text: str) -> str:

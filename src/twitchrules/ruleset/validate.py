@@ -9,7 +9,6 @@ the rule id and the field.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -65,6 +64,13 @@ def _schema_problems(document: Mapping[str, Any], rule_files: list[str]) -> list
             message = message[:300] + "..."
         problems.append((_locate(document, rule_files, list(best.path)), message))
     return problems
+
+
+def _close_matches(word: str, possibilities: list[str]) -> list[str]:
+    """The one closest of ``possibilities`` to a misspelt ``word``, if any ("did you mean")."""
+    import difflib  # only when there is a problem to name
+
+    return difflib.get_close_matches(word, possibilities, n=1)
 
 
 class _Checker:
@@ -180,7 +186,7 @@ class _Checker:
         """Evidence names facts a reader sees in words: each must be a known fact."""
         for name in body.get("findings", []):
             if name not in catalogue and name not in derived:
-                close = difflib.get_close_matches(name, [*catalogue, *derived], n=1)
+                close = _close_matches(name, [*catalogue, *derived])
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.add(f"{where}.evidence.findings", f"unknown fact '{name}'{hint}")
 
@@ -189,7 +195,7 @@ class _Checker:
         """The ruleset's words name facts its rules derive and segments it defines."""
         for name in words.get("facts", {}):
             if name not in derived:
-                close = difflib.get_close_matches(name, sorted(derived), n=1)
+                close = _close_matches(name, sorted(derived))
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.add(f"ruleset: words.facts.{name}", f"no rule asserts '{name}'{hint}")
         for name in words.get("segments", {}):
@@ -227,7 +233,7 @@ class _Checker:
             return
         spec = catalogue.get(atom.fact)
         if spec is None:
-            close = difflib.get_close_matches(atom.fact, [*catalogue, *derived, *COUNTERS], n=1)
+            close = _close_matches(atom.fact, [*catalogue, *derived, *COUNTERS])
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             self.add(field_where, f"unknown fact '{atom.fact}': no input, computed fact or rule provides it{hint}")
             return
