@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 import twitchrules
 from twitchrules import Case, Result, evaluate
 
@@ -63,3 +68,34 @@ def test_version_is_the_installed_metadata_version() -> None:
     from importlib import metadata
 
     assert twitchrules.__version__ == metadata.version("twitchrules")
+
+
+def _python(code: str) -> str:
+    """What a fresh interpreter prints running ``code``."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_import_loads_no_stage() -> None:
+    """import twitchrules loads only the errors and the version: no stage, no pydantic, no CLIPS."""
+    loaded = _python("import sys, twitchrules; print(' '.join(sorted(m for m in sys.modules if "
+                     "m.split('.')[0] in ('twitchrules', 'pydantic', 'clips', 'click'))))")
+    assert loaded.split() == ["twitchrules", "twitchrules.errors", "twitchrules.version"]
+
+
+@pytest.mark.parametrize("first", ["import twitchrules.explain.render", "import twitchrules",
+                                   "from twitchrules.explain import Explanation"])
+def test_explain_is_the_function_whatever_is_imported_first(first: str) -> None:
+    """twitchrules.explain is the explain function, also when the explain subpackage (of the
+    same name) was imported before it was asked for; the subpackage stays importable."""
+    out = _python(f"{first}\nimport sys, twitchrules\nfrom twitchrules import explain\n"
+                  "from twitchrules.explain import build\n"
+                  "print(twitchrules.explain is explain is build.explain, "
+                  "type(sys.modules['twitchrules.explain']).__name__)")
+    assert out == "True module"
+
+
+def test_public_names_resolve() -> None:
+    """Every name in __all__ is an attribute of the package (imported on first use)."""
+    assert all(getattr(twitchrules, name) is not None for name in twitchrules.__all__)

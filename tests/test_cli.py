@@ -102,3 +102,19 @@ def test_output_file_written_on_success(tmp_path: Path) -> None:
 def test_help_and_version(args: list[str]) -> None:
     """Help and version work."""
     assert run(*args).returncode == 0
+
+
+def test_evaluate_gives_the_garbage_collector_back() -> None:
+    """The one-case command runs with the cyclic collector off and turns it on again after,
+    so a caller that invokes the CLI in its own process keeps it."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from twitchrules.cli import main
+
+    assert gc.isenabled()
+    done = CliRunner().invoke(main, ["evaluate", str(EXAMPLES / "mark.json"), "--format", "json",
+                                     "--ruleset", str(STARTER)])
+    assert done.exit_code == 0, done.output
+    assert gc.isenabled()

@@ -9,7 +9,10 @@ unreadable or corrupt, so deleting the folder is always safe.
 An entry's name is a digest of everything it depends on (see ``entry_name``); an entry is
 written to a temporary file in the same folder and renamed into place, so two processes
 starting at once each see a whole file or none, and the last rename wins with the same
-content. Shared leaf: imports nothing of twitchrules.
+content. A *sealed* entry's name also ends with a digest of its own bytes
+(``<prefix>-<digest><suffix>``, see ``write_sealed``): a reader checks those bytes against
+it, so a damaged entry is caught by one hash of what is read, without parsing it. Shared
+leaf: imports nothing of twitchrules.
 """
 
 from __future__ import annotations
@@ -103,3 +106,31 @@ def forget_entry(name: str) -> None:
     folder = cache_dir()
     if folder is not None:
         (folder / name).unlink(missing_ok=True)
+
+
+def sealed_digest(data: bytes) -> str:
+    """The digest a sealed entry's name ends with: the first 32 hex digits of its sha256."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def write_sealed(prefix: str, data: bytes, suffix: str = "") -> bool:
+    """Write ``data`` as the sealed entry ``<prefix>-<digest of data><suffix>``; ``False``
+    when it could not be written."""
+    return write_entry(f"{prefix}-{sealed_digest(data)}{suffix}", data)
+
+
+def find_sealed(prefix: str, suffix: str = "") -> tuple[Path, bytes] | None:
+    """A sealed entry of ``prefix`` whose bytes match the digest in its name, with those bytes;
+    ``None`` when the cache is off or there is none. Entries that do not match are removed."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    for path in sorted(folder.glob(f"{prefix}-*{suffix}")):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if path.name == f"{prefix}-{sealed_digest(data)}{suffix}":
+            return path, data
+        forget_entry(path.name)
+    return None

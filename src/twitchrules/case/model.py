@@ -6,8 +6,6 @@ check ranges; a lab value outside its plausible range is refused as a likely uni
 a subnormal number (nonzero, below 2.2e-308) is refused in every numeric finding.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import re
 import sys
@@ -213,7 +211,7 @@ class Case(_Strict):
     _check_assessed_on = field_validator("assessed_on", mode="before")(strict_date)
 
     @model_validator(mode="after")
-    def _since_not_after_assessment(self) -> Case:
+    def _since_not_after_assessment(self) -> "Case":
         late = [
             f"twitching.regions[{index}].since"
             for index, entry in enumerate(self.twitching.regions)
@@ -232,7 +230,9 @@ class Case(_Strict):
 
     def known_findings(self) -> dict[str, Any]:
         """The findings that the case gives, by name (unknown ones left out)."""
-        return self.findings.model_dump(exclude_none=True)
+        # The values as model_dump(exclude_none=True) gives them (every finding is a scalar),
+        # in field order, without building the Findings serialiser (~20 ms a process).
+        return {name: value for name, value in self.findings.__dict__.items() if value is not None}
 
     def days_since(self, day: dt.date) -> int:
         """Whole days from ``day`` to the assessment date."""

@@ -9,7 +9,6 @@ refuses raises ``JsonProblem`` with the location and the reason, never a bare
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Mapping
@@ -207,6 +206,8 @@ def _describe(error: Mapping[str, Any]) -> list[tuple[str, str]]:
         known = _KNOWN_KEYS.get(parent, ())
         what = _WHAT.get(parent, "field")
         message = f"'{path}' is not a known {what}"
+        import difflib  # only when there is a problem to name
+
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             message += f" (did you mean '{close[0]}'?)"

@@ -7,8 +7,6 @@ and sides; the triage levels; the words for values and for a differential's supp
 ruleset adds the words of the facts its rules derive (``ruleset.vocabulary`` joins both).
 """
 
-from __future__ import annotations
-
 import json
 from functools import cache
 from pathlib import Path

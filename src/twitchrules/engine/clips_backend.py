@@ -45,13 +45,10 @@ processes and environments.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +73,12 @@ _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def version() -> str:
     """The installed clipspy version (it bundles its own CLIPS build)."""
-    return str(getattr(clips, "__version__", "") or metadata.version("clipspy"))
+    found = getattr(clips, "__version__", "")
+    if not found:  # importlib.metadata costs a process tens of milliseconds: only when needed
+        from importlib import metadata
+
+        found = metadata.version("clipspy")
+    return str(found)
 
 
 def _string(text: str) -> str:
@@ -461,18 +463,8 @@ def _image_name(program: Program, engine_version: str, built: list[str]) -> str:
 
 def _cached_image(prefix: str) -> Path | None:
     """A cached image whose bytes match the digest in its name (others are removed)."""
-    folder = diskcache.cache_dir()
-    if folder is None:
-        return None
-    for path in sorted(folder.glob(f"{prefix}-*.bin")):
-        try:
-            sound = path.name == f"{prefix}-{_digest(path.read_bytes())}.bin"
-        except OSError:
-            continue
-        if sound:
-            return path
-        diskcache.forget_entry(path.name)
-    return None
+    found = diskcache.find_sealed(prefix, ".bin")
+    return found[0] if found is not None else None
 
 
 def _save_image(environment: _Environment, prefix: str) -> None:
@@ -481,23 +473,21 @@ def _save_image(environment: _Environment, prefix: str) -> None:
     folder = diskcache.cache_dir()
     if folder is None:
         return
+    import tempfile  # only when saving: a warm process never needs it
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{prefix}.", dir=folder)
         os.close(handle)
         try:
             environment.env.save(temporary, binary=True)
-            name = f"{prefix}-{_digest(Path(temporary).read_bytes())}.bin"
+            name = f"{prefix}-{diskcache.sealed_digest(Path(temporary).read_bytes())}.bin"
             os.replace(temporary, folder / name)
         finally:
             Path(temporary).unlink(missing_ok=True)
     except (OSError, clips.CLIPSError):
         pass  # no image this time: the next process builds the constructs again
     environment.errors.warnings.clear()
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def create(program: Program) -> ClipsBackend:

@@ -125,8 +125,20 @@ def to_conjuncts(
 ) -> list[Conjunct]:
     """Rewrite a condition as a disjunction of conjuncts (case-only subtrees stay whole)."""
 
+    case_only: dict[int, bool] = {}  # id(node) -> whether no atom below it is derived or a counter
+
     def on_case_only(node: Condition) -> bool:
-        return all(a.fact not in derived_names and a.fact not in counter_names for a in atoms(node))
+        # Memoised: walk asks it of every subtree, which re-read the atoms below each one.
+        known = case_only.get(id(node))
+        if known is None:
+            if isinstance(node, Atom):
+                known = node.fact not in derived_names and node.fact not in counter_names
+            elif isinstance(node, Unknown):
+                known = True
+            else:
+                known = all([on_case_only(part) for part in node.parts])
+            case_only[id(node)] = known
+        return known
 
     def walk(node: Condition) -> list[Conjunct]:
         if on_case_only(node):

@@ -161,31 +161,37 @@ def _sources_digest(target: Path) -> str | None:
 
 
 def _cache_entry(sources: str | None) -> str | None:
-    """The disk cache entry of a ruleset whose sources digest is ``sources``, for this package
-    version; ``None``: cache off or sources unreadable."""
+    """The disk cache entry prefix of a ruleset whose sources digest is ``sources``, for this
+    package version (a sealed entry: ``<prefix>-<digest of its bytes>.json``); ``None``: cache
+    off or sources unreadable."""
     if sources is None or diskcache.cache_dir() is None:
         return None
-    return diskcache.entry_name("ruleset", __version__, sources) + ".json"
+    return diskcache.entry_name("ruleset", __version__, sources)
 
 
-def _checked(stored: Any, path: str) -> Ruleset:
+def _checked(stored: Any, path: str, *, sealed: bool = False) -> Ruleset:
     """The ruleset a stored checked form holds (raises ValueError, KeyError, TypeError or
-    RulesetError when it is damaged): its sha256 is checked, then the semantic checks run."""
+    RulesetError when it is damaged): its sha256 is checked, then the semantic checks run.
+
+    ``sealed``: the bytes were read from a sealed cache entry, whose name vouches for them,
+    so the stored sha256 is the one this package computed when it wrote them.
+    """
     document, rule_files = stored["document"], stored["rule_files"]
-    if canonical_sha256(document) != stored["sha256"]:
+    sha256 = stored["sha256"] if sealed else canonical_sha256(document)
+    if not isinstance(sha256, str) or sha256 != stored["sha256"]:
         raise ValueError("the document does not match its sha256")
-    return ruleset_from_document(document, rule_files, path, schema_checked=True)
+    return ruleset_from_document(document, rule_files, path, schema_checked=True, sha256=sha256)
 
 
 def _from_cache(entry: str, path: str) -> Ruleset | None:
     """The ruleset a cache entry holds, or ``None`` (missing, or corrupt: then removed)."""
-    data = diskcache.read_entry(entry)
-    if data is None:
+    found = diskcache.find_sealed(entry, ".json")
+    if found is None:
         return None
     try:
-        return _checked(json.loads(data), path)
+        return _checked(json.loads(found[1]), path, sealed=True)
     except (ValueError, KeyError, TypeError, RulesetError):
-        diskcache.forget_entry(entry)
+        diskcache.forget_entry(found[0].name)
         return None
 
 
@@ -230,7 +236,7 @@ def _store(entry: str, ruleset: Ruleset, rule_files: list[str]) -> None:
     except (TypeError, ValueError):
         return
     if json.loads(text)["document"] == document:  # e.g. no integer mapping keys
-        diskcache.write_entry(entry, text.encode("utf-8"))
+        diskcache.write_sealed(entry, text.encode("utf-8"), ".json")
 
 
 def is_valid_ruleset(path: str | Path | None = None) -> bool:

@@ -13,12 +13,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..case.facts import FactDefinitions, FactSpec
 from .conditions import Atom, Condition, atoms
-from .vocabulary import Vocabulary
 from .words import conclusion_text
+
+if TYPE_CHECKING:
+    from .vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Ruleset:
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """The words a clinician reads for this ruleset's facts, conditions, rules and values."""
+        from .vocabulary import Vocabulary  # with the contract's words: not needed to evaluate
+
         return Vocabulary(self)
 
     @cached_property

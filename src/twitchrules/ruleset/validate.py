@@ -9,23 +9,24 @@ the rule id and the field.
 
 from __future__ import annotations
 
-import difflib
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-
-from packaging.version import InvalidVersion, Version
 
 from ..case.facts import COUNTERS, FactSpec, fact_catalogue
 from ..case.vocabulary import CONDITIONS, REGIONS
 from ..errors import RulesetError
 from ..resources import schema_path
-from .conditions import Atom, atoms, parse_condition
+from .conditions import Atom, Condition, atoms, parse_condition
 from .model import Rule, Ruleset, canonical_sha256
 
 if TYPE_CHECKING:
     import jsonschema
+
+_PLAIN_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+"""A version like ``1.1.0``: valid PEP 440 without asking ``packaging`` (imported for others)."""
 
 CONCLUSION_KINDS: tuple[str, ...] = (
     "assert", "triage", "checklist", "evidence", "recommend", "notice",
@@ -65,6 +66,13 @@ def _schema_problems(document: Mapping[str, Any], rule_files: list[str]) -> list
     return problems
 
 
+def _close_matches(word: str, possibilities: list[str]) -> list[str]:
+    """The one closest of ``possibilities`` to a misspelt ``word``, if any ("did you mean")."""
+    import difflib  # only when there is a problem to name
+
+    return difflib.get_close_matches(word, possibilities, n=1)
+
+
 class _Checker:
     """Semantic checks a JSON Schema cannot express."""
 
@@ -74,6 +82,7 @@ class _Checker:
         self.problems: list[tuple[str, str]] = []
         self.timeframes: tuple[str, ...] = ()  # definitions.timeframe_urgency, if declared
         self.advice_levels: dict[str, tuple[str | None, str]] = {}  # advice id -> (level, where)
+        self.conditions: list[Condition] = []  # each rule's parsed condition, for its Rule
 
     def add(self, where: str, message: str) -> None:
         self.problems.append((where, message))
@@ -129,7 +138,9 @@ class _Checker:
             seen.setdefault(rule["id"], self.rule_files[index])
             self._check_version(rule["version"], f"{where}: version")
             self._check_source(rule["provenance"], where + ": provenance", passages)
-            for atom in atoms(parse_condition(rule["when"])):
+            condition = parse_condition(rule["when"])
+            self.conditions.append(condition)
+            for atom in atoms(condition):
                 self._check_atom(atom, where, catalogue, derived)
             for position, conclusion in enumerate(rule["then"]):
                 self._check_conclusion(conclusion, f"{where}: then[{position}]", doc, items)
@@ -175,7 +186,7 @@ class _Checker:
         """Evidence names facts a reader sees in words: each must be a known fact."""
         for name in body.get("findings", []):
             if name not in catalogue and name not in derived:
-                close = difflib.get_close_matches(name, [*catalogue, *derived], n=1)
+                close = _close_matches(name, [*catalogue, *derived])
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.add(f"{where}.evidence.findings", f"unknown fact '{name}'{hint}")
 
@@ -184,7 +195,7 @@ class _Checker:
         """The ruleset's words name facts its rules derive and segments it defines."""
         for name in words.get("facts", {}):
             if name not in derived:
-                close = difflib.get_close_matches(name, sorted(derived), n=1)
+                close = _close_matches(name, sorted(derived))
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.add(f"ruleset: words.facts.{name}", f"no rule asserts '{name}'{hint}")
         for name in words.get("segments", {}):
@@ -192,6 +203,10 @@ class _Checker:
                 self.add(f"ruleset: words.segments.{name}", f"'{name}' is not a segment of definitions.segments")
 
     def _check_version(self, version: str, where: str) -> None:
+        if _PLAIN_RELEASE.fullmatch(version):
+            return
+        from packaging.version import InvalidVersion, Version
+
         try:
             Version(version)
         except InvalidVersion:
@@ -218,7 +233,7 @@ class _Checker:
             return
         spec = catalogue.get(atom.fact)
         if spec is None:
-            close = difflib.get_close_matches(atom.fact, [*catalogue, *derived, *COUNTERS], n=1)
+            close = _close_matches(atom.fact, [*catalogue, *derived, *COUNTERS])
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             self.add(field_where, f"unknown fact '{atom.fact}': no input, computed fact or rule provides it{hint}")
             return
@@ -249,12 +264,13 @@ class _Checker:
 
 def ruleset_from_document(
     document: Any, rule_files: list[str] | None = None, path: str = "<memory>", *,
-    schema_checked: bool = False,
+    schema_checked: bool = False, sha256: str | None = None,
 ) -> Ruleset:
     """Check a merged ruleset document and build the ``Ruleset``; raise ``RulesetError``.
 
     ``schema_checked`` skips the JSON Schema (the slow part) for a document that passed it
     before, byte for byte (the disk cache of ``load``); the semantic checks always run.
+    ``sha256`` is the document's ``canonical_sha256`` when the caller has just computed it.
     """
     if not isinstance(document, dict):
         raise RulesetError([(path, "must hold a mapping at the top")])
@@ -269,14 +285,14 @@ def ruleset_from_document(
     rules = tuple(
         Rule(
             id=data["id"], version=data["version"], title=data["title"],
-            condition=parse_condition(data["when"]), then=tuple(data["then"]),
+            condition=checker.conditions[index], then=tuple(data["then"]),
             explanation=data["explanation"], provenance=data["provenance"],
             index=index, file=rule_files[index], data=data,
         )
         for index, data in enumerate(document["rules"])
     )
     return Ruleset(
-        name=document["name"], version=document["version"], sha256=canonical_sha256(document),
+        name=document["name"], version=document["version"], sha256=sha256 or canonical_sha256(document),
         path=path, data=document, rules=rules, catalogue=catalogue, derived_names=derived,
     )
 
