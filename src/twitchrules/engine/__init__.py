@@ -11,7 +11,7 @@ nothing of results, outputs or HTTP.
 """
 
 from .cache import cached_ruleset, get_backend
-from .program import CompiledRule, Program, compile_program
+from .program import CompiledRule, Program, compile_program, decisions_program
 from .registry import (
     ENGINES,
     Backend,
@@ -36,6 +36,7 @@ __all__ = [
     "choose_engine",
     "compile_program",
     "create_backend",
+    "decisions_program",
     "default_engine",
     "get_backend",
 ]

@@ -8,7 +8,7 @@ possible rules follow, so the definite firing order is the ruleset's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..case.facts import COUNTERS
 from ..ruleset.conditions import Atom, Condition, possible, to_conjuncts
@@ -76,3 +76,18 @@ def compile_program(ruleset: Ruleset) -> Program:
         checklist_met=tuple(rule.checklist_met for rule in ruleset.rules),
         steps=tuple((rule.rule_index, rule.mode == DEFINITE) for rule in compiled),
     )
+
+
+def decisions_program(program: Program) -> Program:
+    """The program's definite rules alone: the decisions of a run, none of its possible record.
+
+    A definite rule reads only the case and the definite facts (``d``, ``c``), which only
+    definite firings assert, and every definite rule outranks every possible one; so the
+    definite firings, their order, the derived facts and the met checklist items are those
+    of the whole program (``tests/test_engine_decisions.py`` runs both on every case file).
+    ``EngineRun.possible`` and the possible facts then hold the definite firings only: what
+    needs the possible record (missing information) must run the whole program.
+    """
+    rules = tuple(compiled for compiled in program.rules if compiled.mode == DEFINITE)
+    return replace(program, rules=rules, by_key={compiled.key: compiled for compiled in rules},
+                   steps=tuple((compiled.rule_index, True) for compiled in rules))

@@ -191,7 +191,7 @@ class _Runner:
     def __init__(self, case: Case, ruleset: Ruleset, engine: str | None, cap: int) -> None:
         self.ruleset, self.engine, self.cap = ruleset, engine, cap
         self.data: dict[str, Any] = case.model_dump(mode="json", exclude_none=True)
-        self.backend = get_backend(ruleset, engine)
+        self.backend = get_backend(ruleset, engine, decisions_only=True)
         self.runs = 0
         self.seen: dict[RouteKey, Outcome | None] = {}
 
