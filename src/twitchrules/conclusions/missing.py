@@ -5,6 +5,13 @@ whose firing would change the result (raise the triage, move it off the default,
 the differential), this names the unknown inputs that leave it undecided. Derived facts and
 the checklist counter that are only possibly true pass on the blame of the undecided rules
 that could produce them, resolved on demand and memoised.
+
+The engine's verdict is the rule's three-valued value (definite: true; possible: not false;
+``tests/test_missing_information.py`` checks that they agree on every rule of a cohort), so
+the blame of an undecided rule whose condition is flat (an atom, or all/any of atoms) is
+read from the plan's atoms without judging the known ones: none of them can decide it. A
+flat condition on case facts only is blamed on the inputs of its atoms the case leaves
+unknown; the others are judged in three-valued logic (``kleene``), as before.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from ..engine import EngineRun
 from ..ruleset.conditions import FALSE, TRUE, UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
-from .plan import FlatCondition, plan_of
+from .plan import FlatCondition, plan_of, why_alone
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
@@ -45,24 +52,57 @@ class _Judge:
             input_names=ruleset.input_names)
 
     def blame(self, rule: Rule) -> frozenset[str]:
-        """The unknown inputs that leave ``rule`` undecided (empty if it is decided)."""
+        """The unknown inputs that leave ``rule`` undecided (``rule`` being undecided)."""
         index = rule.index
-        flat = self.plans[index].flat
-        if flat is not None and flat.case_only:  # no other rule's blame is read: no memo
-            return _flat_blame(flat, self.facts, self.knowledge)
+        plan = self.plans[index]
+        if plan.case_blame is not None:  # no other rule's blame is read: no memo
+            return plan.case_blame.difference(self.facts)
+        flat = plan.flat
+        if flat is not None and flat.case_only:
+            return _unknown_inputs(flat, self.facts)
         if index in self.memo:
             return self.memo[index]
         if index in self.in_progress:  # a cycle adds nothing new
             return _NOBODY
         self.in_progress.add(index)
         if flat is not None:
-            found = _flat_blame(flat, self.facts, self.knowledge)
+            found = self._flat_blame(flat)
         else:
             value, found = kleene(rule.condition, self.knowledge)
             if value != UNKNOWN:
                 found = _NOBODY
         self.in_progress.discard(index)
         self.memo[index] = found
+        return found
+
+    def _flat_blame(self, flat: FlatCondition) -> frozenset[str]:
+        """``kleene``'s blame of an undecided flat condition: the known case facts decide
+        nothing (the rule is undecided), so only the unknown atoms are judged, in order; a
+        derived fact as ``kleene`` judges it (true if definite, else its producers' blame if
+        possible, else false), a counter by ``kleene`` itself."""
+        every = flat.every
+        facts, run = self.facts, self.run
+        derived_names, producers = self.ruleset.derived_names, self.ruleset.producers
+        found = _NOBODY
+        for fact, atom, inputs, engine_made in flat.atoms:
+            if fact in facts:
+                continue
+            if not engine_made:
+                found = found | inputs
+            elif fact in derived_names:
+                if fact in run.derived:  # true: decides an any
+                    if not every:
+                        return _NOBODY
+                elif fact in run.derived_possible:
+                    found = found | self.producers_blame(producers.get(fact, []))
+                elif every:  # false: decides an all
+                    return _NOBODY
+            else:  # a counter
+                value, part = kleene(atom, self.knowledge)
+                if value == (FALSE if every else TRUE):
+                    return _NOBODY
+                if value == UNKNOWN:
+                    found = found | part
         return found
 
     def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
@@ -74,30 +114,11 @@ class _Judge:
         return found
 
 
-def _flat_blame(flat: FlatCondition, facts: Mapping[str, FactValue],
-                knowledge: Knowledge) -> frozenset[str]:
-    """``kleene``'s blame of a flat condition (the unknown inputs when it is unknown, else
-    none), its atoms judged in order as ``kleene`` judges them, without a walk of the tree."""
-    decisive = FALSE if flat.every else TRUE
-    found = _NOBODY
-    undecided = False
-    for fact, atom, inputs, engine_made in flat.atoms:
-        if fact in facts:
-            if (TRUE if atom.holds(facts[fact]) else FALSE) == decisive:
-                return _NOBODY
-            continue
-        if engine_made:  # a derived fact or a counter: its producers' blame, memoised
-            value, part = kleene(atom, knowledge)
-        elif inputs:
-            value, part = UNKNOWN, inputs
-        else:  # neither known nor an input: false
-            value, part = FALSE, _NOBODY
-        if value == decisive:
-            return _NOBODY
-        if value == UNKNOWN:
-            undecided = True
-            found = found | part
-    return found if undecided else _NOBODY
+def _unknown_inputs(flat: FlatCondition, facts: Mapping[str, FactValue]) -> frozenset[str]:
+    """The blame of an undecided flat condition on case facts: its unknown atoms' inputs."""
+    if flat.named_as_inputs:
+        return flat.input_facts.difference(facts)
+    return frozenset([name for fact, name in flat.inputs if fact not in facts])
 
 
 class _DerivedBlame(dict[str, frozenset[str]]):
@@ -142,25 +163,27 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     ruleset = firing.ruleset
     plan_all = plan_of(ruleset)
     plans = plan_all.rules
-    judge = _Judge(ruleset, firing.run, firing.facts)
-    undecided = sorted(judge.undecided.intersection(plan_all.effectful))
+    run, facts = firing.run, firing.facts
+    undecided = sorted(run.possible.difference(run.fired).intersection(plan_all.effectful))
+    judge: _Judge | None = None  # made when a rule's blame needs the engine's own facts
     possibly_supported: set[str] | None = None  # conditions an undecided rule could support
-    level, level_word = level_rank(triage.level), triage.level
-    rules, facts = ruleset.rules, firing.facts
+    level = level_rank(triage.level)
     effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
+    alone: dict[int, str] = {}  # rule index -> the reason of an input only that rule names
     blamed: dict[str, list[int]] = {}  # input -> the rules it leaves undecided, in rule order
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
     for index in undecided:
         plan = plans[index]
-        effects: list[str] = []
-        reach = -1
-        sets = plan.triage
-        if sets is not None and (sets.rank > level or (default_used and sets.level != level_word)):
-            effects.append(sets.effect)
-            reach = sets.rank
+        rank = plan.triage_rank
+        # The triage counts if it is higher, or, off the default, any other level.
+        counts = rank > level or (default_used and rank >= 0 and rank != level)
         if plan.all_support:
-            effects.extend(plan.evidence_effects)
+            effects = plan.effects_with_triage if counts else plan.effects_without_triage
+            if not effects:
+                continue
         else:
+            sets = plan.triage
+            found = [sets.effect] if counts and sets is not None else []
             for evidence in plan.evidence:
                 if not (evidence.supports or evidence.condition in listed):
                     if possibly_supported is None:  # only evidence against needs it
@@ -168,50 +191,64 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                                               for condition in plans[number].supports}
                     if evidence.condition not in possibly_supported:
                         continue
-                effects.append(evidence.effect)
-        if not effects:
-            continue
-        flat = plan.flat
-        culprits = (_flat_blame(flat, facts, judge.knowledge) if flat is not None and flat.case_only
-                    else judge.blame(rules[index]))
+                found.append(evidence.effect)
+            if not found:
+                continue
+            effects = tuple(dict.fromkeys(found))
+        culprits = plan.case_blame
+        if culprits is not None:
+            culprits = culprits.difference(facts)
+        elif plan.flat is not None and plan.flat.case_only:
+            culprits = _unknown_inputs(plan.flat, facts)
+        else:
+            if judge is None:
+                judge = _Judge(ruleset, run, facts)
+            culprits = judge.blame(ruleset.rules[index])
         if not culprits:
             continue
-        effects_of[index] = tuple(dict.fromkeys(effects))
+        effects_of[index] = effects
+        if plan.all_support:
+            alone[index] = plan.why_with_triage if counts else plan.why_without_triage
+        reach = rank if counts else -1
         for name in culprits:
-            found = blamed.get(name)
-            if found is None:
+            indices = blamed.get(name)
+            if indices is None:
                 blamed[name] = [index]
                 triage_reach[name] = reach
             else:
-                found.append(index)
+                indices.append(index)
                 if reach > triage_reach[name]:
                     triage_reach[name] = reach
     order, first = ruleset.input_order, ruleset.ask_first
     ask_last = len(first)
-    alone: dict[int, str] = {}  # rule index -> the reason of an input only that rule names
+    ranked = sorted([(-triage_reach[name], first.get(name, ask_last), order[name], name)
+                     for name in blamed])
+    ids = plan_all.ids
+    make = MissingInput.in_order
     result = []
-    for name in sorted(blamed, key=lambda name: (-triage_reach[name], first.get(name, ask_last),
-                                                 order[name])):
+    for _, _, _, name in ranked:
         indices = blamed[name]
         if len(indices) == 1:
             index = indices[0]
             why = alone.get(index)
-            rule_id = plans[index].id
             if why is None:
-                why = alone[index] = "Unknown: " + "; ".join(
-                    [f"{effect} ({rule_id})" for effect in effects_of[index]]) + "."
-            result.append(MissingInput.built(input=name, why=why, rules=[rule_id]))
+                why = alone[index] = why_alone(ids[index], effects_of[index])
+            result.append(make({"input": name, "why": why, "rules": [ids[index]]}))
             continue
-        by_effect: dict[str, list[str]] = {}
+        by_effect: dict[str, list[str]] = {}  # effect -> its rules (ids are unique), in order
         for index in indices:
-            rule_id = plans[index].id
+            rule_id = ids[index]
             for effect in effects_of[index]:
-                if effect in by_effect:
-                    by_effect[effect].append(rule_id)
-                else:
+                rule_ids = by_effect.get(effect)
+                if rule_ids is None:
                     by_effect[effect] = [rule_id]
-        why = "; ".join([f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
+                else:
+                    rule_ids.append(rule_id)
+        why = "; ".join([f"{effect} ({', '.join(rule_ids)})"
                          for effect, rule_ids in by_effect.items()])
-        named = list(dict.fromkeys(chain.from_iterable(by_effect.values())))
-        result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=named))
+        if len(by_effect) == 1:
+            (named,) = by_effect.values()
+        else:
+            named = list(dict.fromkeys(chain.from_iterable(by_effect.values())))
+        result.append(make({"input": name, "why": f"Unknown: {why}.", "rules": named}))
     return result

@@ -1,9 +1,11 @@
 """Plan: what the conclusions read of each rule, prepared once per ruleset, not once per case.
 
 Per rule (by index): the triage it sets and the words of the effect its firing would have on
-the triage, its evidence with the words of its effect on the differential, and, when its
-condition is flat (one atom, or all/any of atoms), that condition's atoms
-with the input each reports as, so its three-valued value needs no walk of the tree. A plan
+the triage, its evidence with the words of its effect on the differential (and, when every
+evidence supports, the effects and the missing-information reason in words, with and without
+the triage's), and, when its condition is flat (one atom, or all/any of atoms), that
+condition's atoms with the input each reports as, so the blame of an undecided rule needs no
+walk of the tree. A plan
 is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, in
 the one cache that keeps the compiled engines.
 """
@@ -53,6 +55,14 @@ class RulePlan:
     all_support: bool  # every evidence is "for": each changes the differential, whatever the case
     flat: FlatCondition | None  # its condition, when it is one level deep
     reads_case_only: bool  # its condition names no derived fact and no counter
+    # When all_support: its effects in order, each once, with the triage's effect first and
+    # without it, and the reason missing information gives for an input only it needs.
+    effects_with_triage: tuple[str, ...]
+    effects_without_triage: tuple[str, ...]
+    why_with_triage: str
+    why_without_triage: str
+    triage_rank: int  # the rank of the level it sets, -1 when it sets none
+    case_blame: frozenset[str] | None  # flat on case facts, each named as its input: those facts
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,9 @@ class FlatCondition:
     every: bool  # all (or a single atom); else any
     atoms: tuple[tuple[str, Atom, frozenset[str], bool], ...]
     case_only: bool  # no atom tests a fact the engine makes
+    inputs: tuple[tuple[str, str], ...]  # (fact, input it reports as) of each atom on an input
+    input_facts: frozenset[str]  # the facts of those atoms
+    named_as_inputs: bool  # each of those facts reports as the input of its own name
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class Plan:
 
     rules: tuple[RulePlan, ...]
     effectful: frozenset[int]  # the rules that set a triage or give evidence
+    ids: tuple[str, ...]  # each rule's id (unique: the ruleset's checks say so)
 
 
 def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
@@ -84,8 +98,17 @@ def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
         engine_made = part.fact in ruleset.derived_names or part.fact in COUNTERS
         reported = frozenset({inputs[part.fact]}) if part.fact in inputs and not engine_made else _NONE
         atoms.append((part.fact, part, reported, engine_made))
+    pairs = [(fact, name) for fact, _, reported, _ in atoms for name in reported]
     return FlatCondition(every=not isinstance(condition, Any_), atoms=tuple(atoms),
-                         case_only=not any(atom[3] for atom in atoms))
+                         case_only=not any(atom[3] for atom in atoms),
+                         inputs=tuple(dict.fromkeys(pairs)),
+                         input_facts=frozenset(fact for fact, _ in pairs),
+                         named_as_inputs=all(fact == name for fact, name in pairs))
+
+
+def why_alone(rule_id: str, effects: tuple[str, ...]) -> str:
+    """Missing information's reason for an input that only this rule needs, in words."""
+    return "Unknown: " + "; ".join([f"{effect} ({rule_id})" for effect in effects]) + "."
 
 
 def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
@@ -98,19 +121,30 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
         EvidenceEffect(condition=str(body["condition"]), supports=body["direction"] == "for",
                        effect=f"{DIFFERENTIAL_EFFECT}: {body['condition']}")
         for body in rule.evidence)
+    evidence_effects = tuple(effect.effect for effect in effects)
+    with_triage = tuple(dict.fromkeys(((sets.effect,) if sets else ()) + evidence_effects))
+    without_triage = tuple(dict.fromkeys(evidence_effects))
+    flat = _flat(rule.condition, ruleset)
     return RulePlan(id=rule.id, triage=sets, evidence=effects,
-                    evidence_effects=tuple(effect.effect for effect in effects),
+                    evidence_effects=evidence_effects,
                     supports=tuple(effect.condition for effect in effects if effect.supports),
                     all_support=all(effect.supports for effect in effects),
-                    flat=_flat(rule.condition, ruleset),
+                    flat=flat,
                     reads_case_only=not any(fact in ruleset.derived_names or fact in COUNTERS
-                                            for fact in rule.condition_facts))
+                                            for fact in rule.condition_facts),
+                    effects_with_triage=with_triage, effects_without_triage=without_triage,
+                    why_with_triage=why_alone(rule.id, with_triage),
+                    why_without_triage=why_alone(rule.id, without_triage),
+                    triage_rank=-1 if sets is None else sets.rank,
+                    case_blame=flat.input_facts if flat is not None and flat.case_only
+                    and flat.named_as_inputs else None)
 
 
 def _make_plan(ruleset: Ruleset) -> Plan:
     rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
     return Plan(rules=rules, effectful=frozenset(
-        index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence))
+        index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence),
+        ids=tuple(rule.id for rule in rules))
 
 
 def plan_of(ruleset: Ruleset) -> Plan:
