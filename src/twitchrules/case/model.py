@@ -232,7 +232,10 @@ class Case(_Strict):
 
     def known_findings(self) -> dict[str, Any]:
         """The findings that the case gives, by name (unknown ones left out)."""
-        return self.findings.model_dump(exclude_none=True)
+        # The model's own dict: its fields only (extra="forbid"), in declaration order, as
+        # model_dump(exclude_none=True) gives them, without the serialiser's round trip.
+        return {name: value for name, value in self.findings.__dict__.items()
+                if value is not None}
 
     def days_since(self, day: dt.date) -> int:
         """Whole days from ``day`` to the assessment date."""

@@ -26,7 +26,7 @@ from ..engine import EngineRun
 from ..ruleset.conditions import FALSE, TRUE, UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
-from .plan import FlatCondition, plan_of, why_alone
+from .plan import FlatCondition, RulePlan, plan_of
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
@@ -150,6 +150,31 @@ class _CounterBlame(dict[str, frozenset[str]]):
         return self.judge.producers_blame(rules)
 
 
+Code = int | tuple[int, tuple[str, ...]]
+"""A rule blaming an input, with its effects: ``2 * index + 1`` for a rule whose effects are
+the plan's with the triage's (``+ 0``: without), or ``(index, effects)``."""
+
+REASONS_KEPT = 1 << 16
+"""How many reasons (an input's rules and effects -> its words) a plan keeps, at most: the
+same few hundred combinations recur case after case."""
+
+
+def _reason(codes: tuple[Code, ...], plans: tuple[RulePlan, ...]) -> tuple[str, tuple[str, ...]]:
+    """Why an input is listed and the rules it names, from the rules that it leaves undecided
+    (in rule order): each effect once, in order of appearance, with the rules it comes from."""
+    by_effect: dict[str, list[str]] = {}  # effect -> its rules (ids are unique), in order
+    for code in codes:
+        if isinstance(code, int):
+            plan = plans[code >> 1]
+            effects = plan.effects_with_triage if code & 1 else plan.effects_without_triage
+        else:
+            plan, effects = plans[code[0]], code[1]
+        for effect in effects:
+            by_effect.setdefault(effect, []).append(plan.id)
+    why = "; ".join([f"{effect} ({', '.join(rule_ids)})" for effect, rule_ids in by_effect.items()])
+    return f"Unknown: {why}.", tuple(dict.fromkeys(chain.from_iterable(by_effect.values())))
+
+
 def missing_information(firing: Firing, triage: Triage, default_used: bool,
                         listed: set[str]) -> list[MissingInput]:
     """Each unknown input that would change the triage or the differential, with why.
@@ -168,9 +193,9 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     judge: _Judge | None = None  # made when a rule's blame needs the engine's own facts
     possibly_supported: set[str] | None = None  # conditions an undecided rule could support
     level = level_rank(triage.level)
-    effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
-    alone: dict[int, str] = {}  # rule index -> the reason of an input only that rule names
-    blamed: dict[str, list[int]] = {}  # input -> the rules it leaves undecided, in rule order
+    # input -> the rules it leaves undecided, in rule order, each as a code of the rule and
+    # its effects (``_reason``), which together name the reason the input is listed with
+    blamed: dict[str, list[Code]] = {}
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
     for index in undecided:
         plan = plans[index]
@@ -206,49 +231,30 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
             culprits = judge.blame(ruleset.rules[index])
         if not culprits:
             continue
-        effects_of[index] = effects
-        if plan.all_support:
-            alone[index] = plan.why_with_triage if counts else plan.why_without_triage
+        code: Code = index * 2 + counts if plan.all_support else (index, effects)
         reach = rank if counts else -1
         for name in culprits:
-            indices = blamed.get(name)
-            if indices is None:
-                blamed[name] = [index]
+            codes = blamed.get(name)
+            if codes is None:
+                blamed[name] = [code]
                 triage_reach[name] = reach
             else:
-                indices.append(index)
+                codes.append(code)
                 if reach > triage_reach[name]:
                     triage_reach[name] = reach
     order, first = ruleset.input_order, ruleset.ask_first
     ask_last = len(first)
     ranked = sorted([(-triage_reach[name], first.get(name, ask_last), order[name], name)
                      for name in blamed])
-    ids = plan_all.ids
+    reasons = plan_all.reasons
     make = MissingInput.in_order
     result = []
     for _, _, _, name in ranked:
-        indices = blamed[name]
-        if len(indices) == 1:
-            index = indices[0]
-            why = alone.get(index)
-            if why is None:
-                why = alone[index] = why_alone(ids[index], effects_of[index])
-            result.append(make({"input": name, "why": why, "rules": [ids[index]]}))
-            continue
-        by_effect: dict[str, list[str]] = {}  # effect -> its rules (ids are unique), in order
-        for index in indices:
-            rule_id = ids[index]
-            for effect in effects_of[index]:
-                rule_ids = by_effect.get(effect)
-                if rule_ids is None:
-                    by_effect[effect] = [rule_id]
-                else:
-                    rule_ids.append(rule_id)
-        why = "; ".join([f"{effect} ({', '.join(rule_ids)})"
-                         for effect, rule_ids in by_effect.items()])
-        if len(by_effect) == 1:
-            (named,) = by_effect.values()
-        else:
-            named = list(dict.fromkeys(chain.from_iterable(by_effect.values())))
-        result.append(make({"input": name, "why": f"Unknown: {why}.", "rules": named}))
+        key = tuple(blamed[name])
+        reason = reasons.get(key)
+        if reason is None:
+            reason = _reason(key, plans)
+            if len(reasons) < REASONS_KEPT:
+                reasons[key] = reason
+        result.append(make({"input": name, "why": reason[0], "rules": list(reason[1])}))
     return result

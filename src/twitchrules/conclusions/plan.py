@@ -2,24 +2,25 @@
 
 Per rule (by index): the triage it sets and the words of the effect its firing would have on
 the triage, its evidence with the words of its effect on the differential (and, when every
-evidence supports, the effects and the missing-information reason in words, with and without
-the triage's), and, when its condition is flat (one atom, or all/any of atoms), that
-condition's atoms with the input each reports as, so the blame of an undecided rule needs no
-walk of the tree. A plan
-is content only (ids, ranks, words, atoms), so it is kept by the ruleset's content hash, in
+evidence supports, its effects with and without the triage's), its conclusions of each kind
+as the result's parts read them, and, when its condition is flat (one atom, or all/any of
+atoms), that condition's atoms with the input each reports as, so the blame of an undecided
+rule needs no walk of the tree. A plan is content only (ids, ranks, words, atoms, and the
+reasons missing information has worded), so it is kept by the ruleset's content hash, in
 the one cache that keeps the compiled engines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
 from ..engine.cache import prepared_for
 from ..ruleset.conditions import Any_, Atom, Condition
 from ..ruleset.model import Rule, Ruleset
+from ..ruleset.words import conclusion_text
 
 _NONE: frozenset[str] = frozenset()
 TRIAGE_EFFECT = "could make the triage"
@@ -56,13 +57,36 @@ class RulePlan:
     flat: FlatCondition | None  # its condition, when it is one level deep
     reads_case_only: bool  # its condition names no derived fact and no counter
     # When all_support: its effects in order, each once, with the triage's effect first and
-    # without it, and the reason missing information gives for an input only it needs.
+    # without it.
     effects_with_triage: tuple[str, ...]
     effects_without_triage: tuple[str, ...]
-    why_with_triage: str
-    why_without_triage: str
     triage_rank: int  # the rank of the level it sets, -1 when it sets none
     case_blame: frozenset[str] | None  # flat on case facts, each named as its input: those facts
+    # Its conclusions of each kind, in order, as the result's parts read them.
+    evidence_rows: tuple[EvidenceRow, ...]
+    checklist_rows: tuple[tuple[str, str, str], ...]  # (item, status, evidence)
+    recommend_rows: tuple[RecommendRow, ...]
+    notice_rows: tuple[tuple[str, str], ...]  # (code, message)
+
+
+class EvidenceRow(NamedTuple):
+    """One evidence conclusion of a rule as the differential reads it."""
+
+    condition: str
+    supports: bool  # direction "for"
+    direction: str
+    findings: tuple[str, ...]
+    weight: float
+
+
+class RecommendRow(NamedTuple):
+    """One recommendation of a rule, with where it belongs (``advice``)."""
+
+    id: str
+    text: str
+    source: str
+    up_to_rank: int | None  # not given above this triage level's rank
+    unless: tuple[str, ...]  # not given when one of these facts is known true
 
 
 @dataclass(frozen=True)
@@ -86,6 +110,14 @@ class Plan:
     rules: tuple[RulePlan, ...]
     effectful: frozenset[int]  # the rules that set a triage or give evidence
     ids: tuple[str, ...]  # each rule's id (unique: the ruleset's checks say so)
+    conditions: dict[str, tuple[int, str, tuple[str, ...]]]  # id -> (position, title, tests)
+    checklist_items: tuple[tuple[str, str], ...]  # (id, text), in the ruleset's order
+    checklist_threshold: int
+    default_entry: tuple[str, str, str, str]  # the default triage's trace entry's fields
+    # Missing information's reasons, kept as they are first worded: content too (the same
+    # rules and effects always give the same words), bounded by ``missing.REASONS_KEPT``.
+    reasons: dict[Any, tuple[str, tuple[str, ...]]] = field(default_factory=dict, compare=False,
+                                                          repr=False)
 
 
 def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
@@ -104,11 +136,6 @@ def _flat(condition: Condition, ruleset: Ruleset) -> FlatCondition | None:
                          inputs=tuple(dict.fromkeys(pairs)),
                          input_facts=frozenset(fact for fact, _ in pairs),
                          named_as_inputs=all(fact == name for fact, name in pairs))
-
-
-def why_alone(rule_id: str, effects: tuple[str, ...]) -> str:
-    """Missing information's reason for an input that only this rule needs, in words."""
-    return "Unknown: " + "; ".join([f"{effect} ({rule_id})" for effect in effects]) + "."
 
 
 def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
@@ -133,18 +160,42 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
                     reads_case_only=not any(fact in ruleset.derived_names or fact in COUNTERS
                                             for fact in rule.condition_facts),
                     effects_with_triage=with_triage, effects_without_triage=without_triage,
-                    why_with_triage=why_alone(rule.id, with_triage),
-                    why_without_triage=why_alone(rule.id, without_triage),
                     triage_rank=-1 if sets is None else sets.rank,
                     case_blame=flat.input_facts if flat is not None and flat.case_only
-                    and flat.named_as_inputs else None)
+                    and flat.named_as_inputs else None,
+                    evidence_rows=tuple(
+                        EvidenceRow(str(body["condition"]), body["direction"] == "for",
+                                    str(body["direction"]), tuple(body["findings"]),
+                                    body["weight"])
+                        for body in rule.evidence),
+                    checklist_rows=tuple((body["item"], body["status"], body["evidence"])
+                                         for body in rule.conclusions("checklist")),
+                    recommend_rows=tuple(
+                        RecommendRow(body["id"], body["text"], body["source"],
+                                     None if body.get("up_to_level") is None
+                                     else level_rank(body["up_to_level"]),
+                                     tuple(body.get("unless", ())))
+                        for body in rule.conclusions("recommend")),
+                    notice_rows=tuple((body["code"], body["message"])
+                                      for body in rule.conclusions("notice")))
 
 
 def _make_plan(ruleset: Ruleset) -> Plan:
     rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
-    return Plan(rules=rules, effectful=frozenset(
-        index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence),
-        ids=tuple(rule.id for rule in rules))
+    checklist = ruleset.data["checklist"]
+    default = ruleset.triage_default
+    triage = {key: default[key] for key in ("level", "timeframe")}
+    return Plan(
+        rules=rules, effectful=frozenset(
+            index for index, rule in enumerate(rules) if rule.triage is not None or rule.evidence),
+        ids=tuple(rule.id for rule in rules),
+        conditions={condition: (position, meta["title"], tuple(meta["tests"])) for position,
+                    (condition, meta) in enumerate(ruleset.data["conditions"].items())},
+        checklist_items=tuple((item["id"], item["text"]) for item in checklist["items"]),
+        checklist_threshold=checklist["threshold"],
+        default_entry=(default["id"], default["version"],
+                       conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)",
+                       ruleset.source_label(default["provenance"])))
 
 
 def plan_of(ruleset: Ruleset) -> Plan:

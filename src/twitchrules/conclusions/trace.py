@@ -6,7 +6,6 @@ from typing import Any
 
 from ..case.facts import COUNTERS
 from ..ruleset.model import Rule
-from ..ruleset.words import conclusion_text
 from .firing import Firing
 from .plan import plan_of
 from .result import TraceEntry
@@ -32,19 +31,17 @@ def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
     labels = firing.ruleset.source_labels
     plans = plan_of(firing.ruleset).rules
     facts = firing.facts
+    make = TraceEntry.in_order
     entries = []
     for rule in firing.fired:
         if plans[rule.index].reads_case_only:  # no derived fact or counter: the case's values
             matched = {fact: facts[fact] for fact in rule.condition_facts if fact in facts}
         else:
             matched = _matched(rule, firing)
-        entries.append(TraceEntry.built(rule=rule.id, version=rule.version, matched=matched,
-                                        concluded=list(rule.concluded), source=labels[rule.index]))
+        entries.append(make({"rule": rule.id, "version": rule.version, "matched": matched,
+                             "concluded": list(rule.concluded), "source": labels[rule.index]}))
     if default_used:
-        default = firing.ruleset.triage_default
-        triage = {key: default[key] for key in ("level", "timeframe")}
-        entries.append(TraceEntry.built(
-            rule=default["id"], version=default["version"], matched={},
-            concluded=[conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)"],
-            source=firing.ruleset.source_label(default["provenance"])))
+        rule_id, version, concluded, source = plan_of(firing.ruleset).default_entry
+        entries.append(make({"rule": rule_id, "version": version, "matched": {},
+                             "concluded": [concluded], "source": source}))
     return entries
