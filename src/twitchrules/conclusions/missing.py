@@ -16,7 +16,7 @@ unknown; the others are judged in three-valued logic (``kleene``), as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from typing import Any
 
@@ -26,7 +26,7 @@ from ..engine import EngineRun
 from ..ruleset.conditions import FALSE, TRUE, UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
-from .plan import FlatCondition, RulePlan, plan_of
+from .plan import CaseTree, FlatCondition, RulePlan, plan_of
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
@@ -43,6 +43,8 @@ class _Judge:
         self.undecided = run.possible.difference(run.fired)
         self.memo: dict[int, frozenset[str]] = {}
         self.in_progress: set[int] = set()
+        self.producers = plan_of(ruleset).producers
+        self.item_makers: list[int] | None = None  # the rules that could make a new item met
         self.knowledge = Knowledge(
             facts=facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(self),
             counters={CHECKLIST_COUNTER: len(run.items_met)},
@@ -53,22 +55,30 @@ class _Judge:
 
     def blame(self, rule: Rule) -> frozenset[str]:
         """The unknown inputs that leave ``rule`` undecided (``rule`` being undecided)."""
-        index = rule.index
+        return self.blame_at(rule.index)
+
+    def blame_at(self, index: int) -> frozenset[str]:
+        """The blame of the undecided rule at ``index``."""
         plan = self.plans[index]
         if plan.case_blame is not None:  # no other rule's blame is read: no memo
             return plan.case_blame.difference(self.facts)
         flat = plan.flat
         if flat is not None and flat.case_only:
             return _unknown_inputs(flat, self.facts)
-        if index in self.memo:
-            return self.memo[index]
+        found = self.memo.get(index)
+        if found is not None:
+            return found
         if index in self.in_progress:  # a cycle adds nothing new
             return _NOBODY
         self.in_progress.add(index)
         if flat is not None:
             found = self._flat_blame(flat)
+        elif plan.case_tree is not None:
+            decided, found = _tree_blame(plan.case_tree, self.facts)
+            if decided is not None:
+                found = _NOBODY
         else:
-            value, found = kleene(rule.condition, self.knowledge)
+            value, found = kleene(self.ruleset.rules[index].condition, self.knowledge)
             if value != UNKNOWN:
                 found = _NOBODY
         self.in_progress.discard(index)
@@ -82,7 +92,7 @@ class _Judge:
         possible, else false), a counter by ``kleene`` itself."""
         every = flat.every
         facts, run = self.facts, self.run
-        derived_names, producers = self.ruleset.derived_names, self.ruleset.producers
+        derived_names, producers = self.ruleset.derived_names, self.producers
         found = _NOBODY
         for fact, atom, inputs, engine_made in flat.atoms:
             if fact in facts:
@@ -94,7 +104,7 @@ class _Judge:
                     if not every:
                         return _NOBODY
                 elif fact in run.derived_possible:
-                    found = found | self.producers_blame(producers.get(fact, []))
+                    found = found | self.producers_blame_at(producers.get(fact, ()))
                 elif every:  # false: decides an all
                     return _NOBODY
             else:  # a counter
@@ -107,11 +117,47 @@ class _Judge:
 
     def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
         """The union of the blame of those rules that are undecided."""
+        return self.producers_blame_at([rule.index for rule in rules])
+
+    def producers_blame_at(self, indices: Iterable[int]) -> frozenset[str]:
+        """The union of the blame of the rules at ``indices`` that are undecided."""
         found = _NOBODY
-        for rule in rules:
-            if rule.index in self.undecided:
-                found = found | self.blame(rule)
+        undecided, plans, facts = self.undecided, self.plans, self.facts
+        for index in indices:
+            if index in undecided:
+                case_blame = plans[index].case_blame  # blame_at's first case, without a call
+                found = found | (self.blame_at(index) if case_blame is None
+                                 else case_blame.difference(facts))
         return found
+
+
+def _tree_blame(tree: CaseTree, facts: Mapping[str, FactValue]) -> tuple[bool | None,
+                                                                        frozenset[str]]:
+    """``kleene`` of a condition on case facts (``None``: unknown) with its blame when unknown.
+
+    Its value does not depend on the order its parts are judged in (a false part decides an
+    all, a true part an any; else the unknown parts' blame is their union), so the atoms are
+    judged first, in a loop, and the deeper parts after them."""
+    every = tree.every
+    blame = _NOBODY
+    undecided = False
+    for fact, atom, inputs in tree.atoms:
+        if fact in facts:
+            if atom.holds(facts[fact]) is not every:  # false in an all, true in an any
+                return not every, _NOBODY
+        elif inputs:
+            undecided = True
+            blame = blame | inputs
+        elif every:  # neither known nor an input: false, which decides an all
+            return False, _NOBODY
+    for part in tree.parts:
+        value, part_blame = _tree_blame(part, facts)
+        if value is None:
+            undecided = True
+            blame = blame | part_blame
+        elif value is not every:
+            return not every, _NOBODY
+    return (None, blame) if undecided else (every, _NOBODY)
 
 
 def _unknown_inputs(flat: FlatCondition, facts: Mapping[str, FactValue]) -> frozenset[str]:
@@ -133,7 +179,7 @@ class _DerivedBlame(dict[str, frozenset[str]]):
         return name in run.derived_possible and name not in run.derived
 
     def __getitem__(self, name: str) -> frozenset[str]:
-        return self.judge.producers_blame(self.judge.ruleset.producers.get(name, []))
+        return self.judge.producers_blame_at(self.judge.producers.get(name, ()))
 
 
 class _CounterBlame(dict[str, frozenset[str]]):
@@ -144,10 +190,12 @@ class _CounterBlame(dict[str, frozenset[str]]):
         self.judge = judge
 
     def get(self, name: str, default: Any = None) -> frozenset[str]:
-        met = self.judge.run.items_met
-        rules = [rule for rule in self.judge.ruleset.checklist_producers
-                 if any(item not in met for item in rule.checklist_met)]
-        return self.judge.producers_blame(rules)
+        judge = self.judge
+        if judge.item_makers is None:
+            met = judge.run.items_met
+            judge.item_makers = [rule.index for rule in judge.ruleset.checklist_producers
+                                 if any(item not in met for item in rule.checklist_met)]
+        return judge.producers_blame_at(judge.item_makers)
 
 
 Code = int | tuple[int, tuple[str, ...]]

@@ -12,13 +12,14 @@ the one cache that keeps the compiled engines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..case.facts import COUNTERS
 from ..case.vocabulary import level_rank
 from ..engine.cache import prepared_for
-from ..ruleset.conditions import Any_, Atom, Condition
+from ..ruleset.conditions import All, Any_, Atom, Condition, atoms
 from ..ruleset.model import Rule, Ruleset
 from ..ruleset.words import conclusion_text
 
@@ -62,6 +63,7 @@ class RulePlan:
     effects_without_triage: tuple[str, ...]
     triage_rank: int  # the rank of the level it sets, -1 when it sets none
     case_blame: frozenset[str] | None  # flat on case facts, each named as its input: those facts
+    case_tree: CaseTree | None  # its condition, when it is deeper but on case facts only
     # Its conclusions of each kind, in order, as the result's parts read them.
     evidence_rows: tuple[EvidenceRow, ...]
     checklist_rows: tuple[tuple[str, str, str], ...]  # (item, status, evidence)
@@ -104,6 +106,36 @@ class FlatCondition:
 
 
 @dataclass(frozen=True)
+class CaseTree:
+    """A condition on case facts only, as missing information judges it: an ``all`` (or an
+    atom) or an ``any`` of atoms, each with the input it reports as when unknown (empty:
+    never unknown), and of deeper parts."""
+
+    every: bool
+    atoms: tuple[tuple[str, Atom, frozenset[str]], ...]
+    parts: tuple[CaseTree, ...]
+
+
+def _case_tree(condition: Condition, ruleset: Ruleset) -> CaseTree | None:
+    if any(atom.fact in ruleset.derived_names or atom.fact in COUNTERS
+           for atom in atoms(condition)):
+        return None
+    return _tree(condition, ruleset.input_names)
+
+
+def _tree(condition: Condition, inputs: Mapping[str, str]) -> CaseTree:
+    if isinstance(condition, Atom):
+        return _tree(All((condition,)), inputs)
+    assert isinstance(condition, (All, Any_))  # rules hold no Unknown: compiled forms only
+    return CaseTree(
+        every=isinstance(condition, All),
+        atoms=tuple((part.fact, part, frozenset({inputs[part.fact]}) if part.fact in inputs
+                     else _NONE) for part in condition.parts if isinstance(part, Atom)),
+        parts=tuple(_tree(part, inputs) for part in condition.parts
+                    if not isinstance(part, Atom)))
+
+
+@dataclass(frozen=True)
 class Plan:
     """A ruleset's rule plans, by rule index."""
 
@@ -114,6 +146,10 @@ class Plan:
     checklist_items: tuple[tuple[str, str], ...]  # (id, text), in the ruleset's order
     checklist_threshold: int
     default_entry: tuple[str, str, str, str]  # the default triage's trace entry's fields
+    producers: dict[str, tuple[int, ...]]  # derived fact -> the rules that assert it
+    # Per rule, its trace entry's fields (id, version, concluded, source) and the facts its
+    # condition reads when they are all case facts (else None: the trace looks them up).
+    trace_rows: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...] | None], ...]
     # Missing information's reasons, kept as they are first worded: content too (the same
     # rules and effects always give the same words), bounded by ``missing.REASONS_KEPT``.
     reasons: dict[Any, tuple[str, tuple[str, ...]]] = field(default_factory=dict, compare=False,
@@ -163,6 +199,7 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
                     triage_rank=-1 if sets is None else sets.rank,
                     case_blame=flat.input_facts if flat is not None and flat.case_only
                     and flat.named_as_inputs else None,
+                    case_tree=_case_tree(rule.condition, ruleset) if flat is None else None,
                     evidence_rows=tuple(
                         EvidenceRow(str(body["condition"]), body["direction"] == "for",
                                     str(body["direction"]), tuple(body["findings"]),
@@ -193,6 +230,11 @@ def _make_plan(ruleset: Ruleset) -> Plan:
                     (condition, meta) in enumerate(ruleset.data["conditions"].items())},
         checklist_items=tuple((item["id"], item["text"]) for item in checklist["items"]),
         checklist_threshold=checklist["threshold"],
+        trace_rows=tuple((rule.id, rule.version, rule.concluded, ruleset.source_labels[rule.index],
+                          rule.condition_facts if rules[rule.index].reads_case_only else None)
+                         for rule in ruleset.rules),
+        producers={name: tuple(rule.index for rule in rules)
+                   for name, rules in ruleset.producers.items()},
         default_entry=(default["id"], default["version"],
                        conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)",
                        ruleset.source_label(default["provenance"])))

@@ -28,20 +28,21 @@ def _matched(rule: Rule, firing: Firing) -> dict[str, Any]:
 
 def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
     """The trace of one evaluation; the default triage is its last entry when it was used."""
-    labels = firing.ruleset.source_labels
-    plans = plan_of(firing.ruleset).rules
+    plan = plan_of(firing.ruleset)
+    rows, rules = plan.trace_rows, firing.ruleset.rules
     facts = firing.facts
     make = TraceEntry.in_order
     entries = []
-    for rule in firing.fired:
-        if plans[rule.index].reads_case_only:  # no derived fact or counter: the case's values
-            matched = {fact: facts[fact] for fact in rule.condition_facts if fact in facts}
+    for index in firing.run.fired:
+        rule_id, version, concluded, source, condition_facts = rows[index]
+        if condition_facts is not None:  # no derived fact or counter: the case's values
+            matched = {fact: facts[fact] for fact in condition_facts if fact in facts}
         else:
-            matched = _matched(rule, firing)
-        entries.append(make({"rule": rule.id, "version": rule.version, "matched": matched,
-                             "concluded": list(rule.concluded), "source": labels[rule.index]}))
+            matched = _matched(rules[index], firing)
+        entries.append(make({"rule": rule_id, "version": version, "matched": matched,
+                             "concluded": list(concluded), "source": source}))
     if default_used:
-        rule_id, version, concluded, source = plan_of(firing.ruleset).default_entry
-        entries.append(make({"rule": rule_id, "version": version, "matched": {},
-                             "concluded": [concluded], "source": source}))
+        default_id, default_version, default_concluded, default_source = plan.default_entry
+        entries.append(make({"rule": default_id, "version": default_version, "matched": {},
+                             "concluded": [default_concluded], "source": default_source}))
     return entries
