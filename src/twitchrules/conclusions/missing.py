@@ -44,7 +44,9 @@ class _Judge:
         self.memo: dict[int, frozenset[str]] = {}
         self.in_progress: set[int] = set()
         self.producers = plan_of(ruleset).producers
+        self.acyclic = plan_of(ruleset).acyclic
         self.item_makers: list[int] | None = None  # the rules that could make a new item met
+        self.derived_memo: dict[str, frozenset[str]] = {}
         self.knowledge = Knowledge(
             facts=facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(self),
             counters={CHECKLIST_COUNTER: len(run.items_met)},
@@ -92,7 +94,7 @@ class _Judge:
         possible, else false), a counter by ``kleene`` itself."""
         every = flat.every
         facts, run = self.facts, self.run
-        derived_names, producers = self.ruleset.derived_names, self.producers
+        derived_names = self.ruleset.derived_names
         found = _NOBODY
         for fact, atom, inputs, engine_made in flat.atoms:
             if fact in facts:
@@ -104,7 +106,7 @@ class _Judge:
                     if not every:
                         return _NOBODY
                 elif fact in run.derived_possible:
-                    found = found | self.producers_blame_at(producers.get(fact, ()))
+                    found = found | self.derived_blame(fact)
                 elif every:  # false: decides an all
                     return _NOBODY
             else:  # a counter
@@ -113,6 +115,20 @@ class _Judge:
                     return _NOBODY
                 if value == UNKNOWN:
                     found = found | part
+        return found
+
+    def derived_blame(self, name: str) -> frozenset[str]:
+        """The blame of a derived fact that is only possibly true: its undecided producers'.
+
+        Kept for the case when no cycle can cut a producer's blame short (the ruleset has
+        none, or this is worked out outside any rule's judgement): the same union would come
+        out again."""
+        found = self.derived_memo.get(name)
+        if found is None:
+            complete = self.acyclic or not self.in_progress
+            found = self.producers_blame_at(self.producers.get(name, ()))
+            if complete:
+                self.derived_memo[name] = found
         return found
 
     def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
@@ -179,7 +195,7 @@ class _DerivedBlame(dict[str, frozenset[str]]):
         return name in run.derived_possible and name not in run.derived
 
     def __getitem__(self, name: str) -> frozenset[str]:
-        return self.judge.producers_blame_at(self.judge.producers.get(name, ()))
+        return self.judge.derived_blame(name)
 
 
 class _CounterBlame(dict[str, frozenset[str]]):

@@ -147,6 +147,7 @@ class Plan:
     checklist_threshold: int
     default_entry: tuple[str, str, str, str]  # the default triage's trace entry's fields
     producers: dict[str, tuple[int, ...]]  # derived fact -> the rules that assert it
+    acyclic: bool  # no rule reads, through derived facts or counters, what it concludes itself
     # Per rule, its trace entry's fields (id, version, concluded, source) and the facts its
     # condition reads when they are all case facts (else None: the trace looks them up).
     trace_rows: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...] | None], ...]
@@ -217,6 +218,34 @@ def _rule_plan(rule: Rule, ruleset: Ruleset) -> RulePlan:
                                       for body in rule.conclusions("notice")))
 
 
+def _acyclic(ruleset: Ruleset) -> bool:
+    """Whether no rule depends on itself: a rule depends on the producers of the derived facts
+    its condition reads, and on the checklist's producers if it reads a counter."""
+    item_makers = [rule.index for rule in ruleset.checklist_producers]
+    needs = [[producer.index for fact in rule.condition_facts
+              for producer in ruleset.producers.get(fact, ())]
+             + (item_makers if any(fact in COUNTERS for fact in rule.condition_facts) else [])
+             for rule in ruleset.rules]
+    state = [0] * len(needs)  # 0: not seen, 1: on the path, 2: done
+    for start in range(len(needs)):
+        if state[start]:
+            continue
+        state[start] = 1
+        path = [(start, iter(needs[start]))]
+        while path:
+            node, following = path[-1]
+            step = next(following, None)
+            if step is None:
+                state[node] = 2
+                path.pop()
+            elif state[step] == 1:
+                return False
+            elif state[step] == 0:
+                state[step] = 1
+                path.append((step, iter(needs[step])))
+    return True
+
+
 def _make_plan(ruleset: Ruleset) -> Plan:
     rules = tuple(_rule_plan(rule, ruleset) for rule in ruleset.rules)
     checklist = ruleset.data["checklist"]
@@ -233,6 +262,7 @@ def _make_plan(ruleset: Ruleset) -> Plan:
         trace_rows=tuple((rule.id, rule.version, rule.concluded, ruleset.source_labels[rule.index],
                           rule.condition_facts if rules[rule.index].reads_case_only else None)
                          for rule in ruleset.rules),
+        acyclic=_acyclic(ruleset),
         producers={name: tuple(rule.index for rule in rules)
                    for name, rules in ruleset.producers.items()},
         default_entry=(default["id"], default["version"],
