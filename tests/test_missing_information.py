@@ -136,3 +136,39 @@ def test_prepared_atoms_blame_as_kleene_does() -> None:
                                                                else frozenset()), rule.id
             judged += 1 if found else 0
     assert judged > 100
+
+
+def test_engine_verdicts_are_the_three_valued_values() -> None:
+    """Every rule the engine fires is true in three-valued logic, every rule it leaves
+    possible but unfired is unknown, and every other rule is false (over every case file and
+    a synthetic cohort, on each engine): missing information reads an undecided rule's blame
+    from this agreement."""
+    import json
+
+    from twitchrules import Case, load_ruleset
+    from twitchrules.case import build_facts
+    from twitchrules.conclusions.missing import _Judge
+    from twitchrules.engine import available_engines, get_backend
+    from twitchrules.population import cohort_cases
+    from twitchrules.ruleset.conditions import FALSE, TRUE, UNKNOWN, kleene
+
+    from .conftest import CASES_DIR
+
+    ruleset = load_ruleset()
+    cases = [json.loads(path.read_text(encoding="utf-8"))["case"]
+             for path in sorted(CASES_DIR.glob("*.json"))]
+    cases += list(cohort_cases(150, seed=5)) + list(cohort_cases(50, seed=6, mix="neurology"))
+    engines = [name for name in ("clips", "durable") if name in available_engines()]
+    seen = {TRUE: 0, UNKNOWN: 0, FALSE: 0}
+    for engine in engines:
+        backend = get_backend(ruleset, engine)
+        for data in cases:
+            facts = build_facts(Case.model_validate(data), ruleset.fact_definitions)
+            run = backend.run(facts)
+            knowledge = _Judge(ruleset, run, facts).knowledge
+            for rule in ruleset.rules:
+                verdict = (TRUE if rule.index in run.fired else
+                           UNKNOWN if rule.index in run.possible else FALSE)
+                assert kleene(rule.condition, knowledge)[0] == verdict, (engine, rule.id, data)
+                seen[verdict] += 1
+    assert all(seen.values())

@@ -141,10 +141,23 @@ def _models(value: Any) -> list[BaseModel]:
 
 def test_built_models_hold_exactly_their_fields(results: list[Result]) -> None:
     """Every model in every result holds each of its fields, in declaration order (the order
-    pydantic writes them), and nothing else."""
+    pydantic writes them), and nothing else, and says each was set."""
     seen = 0
     for result in results:
         for model in _models(result):
             assert list(vars(model)) == list(type(model).model_fields), type(model).__name__
+            assert model.model_fields_set == set(type(model).model_fields)
             seen += 1
     assert seen > len(results) * 10
+
+
+def test_a_copy_does_not_change_the_shared_fields_set(results: list[Result]) -> None:
+    """Models built by the conclusions share one fields set per class; copying one with an
+    update leaves the others' sets as they were."""
+    triage = results[0].triage
+    other = results[-1].triage
+    before = set(other.model_fields_set)
+    copied = triage.model_copy(update={"level": "urgent"})
+    assert copied.level == "urgent"
+    assert other.model_fields_set == before
+    assert copied.model_fields_set is not triage.model_fields_set

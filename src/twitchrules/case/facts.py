@@ -44,6 +44,8 @@ class FactDefinitions:
     segment_of: Mapping[str, str]
     head_regions: frozenset[str]
     qualifiers: Mapping[str, tuple[str, ...]]
+    region_facts: tuple[tuple[str, str], ...]  # (region, its fact), every region
+    segment_facts: tuple[tuple[str, str], ...]  # (segment, its fact)
 
     @classmethod
     def from_definitions(cls, definitions: Mapping[str, Any]) -> FactDefinitions:
@@ -55,6 +57,8 @@ class FactDefinitions:
             head_regions=frozenset(segments.get("head", ())),
             qualifiers={parent: tuple(names)
                         for parent, names in definitions.get("qualifiers", {}).items()},
+            region_facts=tuple((region, f"region_{region}") for region in words.REGIONS),
+            segment_facts=tuple((segment, f"segment_{segment}") for segment in segments),
         )
 
 
@@ -119,8 +123,8 @@ def build_facts(case: Case, definitions: FactDefinitions) -> dict[str, FactValue
     sides = {entry.side for entry in twitching.regions}
     facts["sides_left"] = bool(sides & {"left", "both"})
     facts["sides_right"] = bool(sides & {"right", "both"})
-    for region in words.REGIONS:
-        facts[f"region_{region}"] = region in regions
-    for segment in definitions.segments:
-        facts[f"segment_{segment}"] = segment in touched
+    for region, fact in definitions.region_facts:
+        facts[fact] = region in regions
+    for segment, fact in definitions.segment_facts:
+        facts[fact] = segment in touched
     return facts

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 from .firing import Firing
+from .plan import plan_of
 from .result import Checklist, ChecklistItem, ItemStatus
 
 
 def build_checklist(firing: Firing) -> Checklist:
     """The checklist of one evaluation: an item is met if any fired rule says so."""
-    spec = firing.ruleset.data["checklist"]
-    found: dict[str, tuple[set[str], list[str], list[str]]] = {
-        item["id"]: (set(), [], []) for item in spec["items"]}
-    for rule in firing.fired:
-        for body in rule.conclusions("checklist"):
-            statuses, evidence, rules = found[body["item"]]
-            statuses.add(body["status"])
-            evidence.append(body["evidence"])
-            rules.append(rule.id)
+    plan = plan_of(firing.ruleset)
+    plans, ids = plan.rules, plan.ids
+    found: dict[str, tuple[set[str], list[str], list[str]]] = {}
+    for index in firing.run.fired:
+        for item, said_status, evidence in plans[index].checklist_rows:
+            statuses, said, rules = found.get(item) or found.setdefault(item, (set(), [], []))
+            statuses.add(said_status)
+            said.append(evidence)
+            rules.append(ids[index])
+    make = ChecklistItem.in_order
     items = []
-    for item in spec["items"]:
-        statuses, evidence, rules = found[item["id"]]
-        status: ItemStatus = "met" if "met" in statuses else "not_met" if statuses else "unknown"
-        items.append(ChecklistItem.built(id=item["id"], text=item["text"], status=status,
-                                   evidence=list(dict.fromkeys(evidence)), rules=rules))
-    count = sum(item.status == "met" for item in items)
-    return Checklist.built(items=items, count=count, threshold=spec["threshold"],
-                     referral=count >= spec["threshold"])
+    count = 0
+    for item_id, text in plan.checklist_items:
+        entry = found.get(item_id)
+        if entry is None:
+            items.append(make({"id": item_id, "text": text, "status": "unknown", "evidence": [],
+                               "rules": []}))
+            continue
+        statuses, said, rules = entry
+        status: ItemStatus = "met" if "met" in statuses else "not_met"
+        count += status == "met"
+        items.append(make({"id": item_id, "text": text, "status": status,
+                           "evidence": list(dict.fromkeys(said)), "rules": rules}))
+    threshold = plan.checklist_threshold
+    return Checklist.in_order({"items": items, "count": count, "threshold": threshold,
+                               "referral": count >= threshold})

@@ -9,53 +9,66 @@ held on another finding) is in no ``for`` or ``against`` list; it is listed as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from ..ruleset.model import Rule
 from .firing import Firing
+from .plan import EvidenceRow, plan_of
 from .result import DifferentialEntry, EvidenceItem
 
 
 def build_differential(firing: Firing) -> list[DifferentialEntry]:
     """The ranked differential of one evaluation, most supported first."""
-    evidence: dict[str, list[tuple[Rule, Mapping[str, Any]]]] = {}
-    for rule in firing.fired:
-        for body in rule.evidence:
-            evidence.setdefault(body["condition"], []).append((rule, body))
+    plan = plan_of(firing.ruleset)
+    plans, conditions = plan.rules, plan.conditions
+    evidence: dict[str, list[tuple[str, EvidenceRow]]] = {}
+    for index in firing.run.fired:
+        rule_id = plan.ids[index]
+        for row in plans[index].evidence_rows:
+            found = evidence.get(row.condition)
+            if found is None:
+                evidence[row.condition] = [(rule_id, row)]
+            else:
+                found.append((rule_id, row))
+    value_of = firing.value_of
+    make_item = EvidenceItem.in_order
     ranked: list[tuple[float, int, tuple[Any, ...]]] = []
-    for position, (condition, meta) in enumerate(firing.ruleset.data["conditions"].items()):
+    for condition, rows in evidence.items():
+        meta = conditions.get(condition)
+        if meta is None:  # not a condition of the ruleset (its checks refuse one)
+            continue
         keep_for, keep_against = 1.0, 1.0
-        found: dict[str, list[str]] = {"for": [], "against": []}
+        for_: list[str] = []
+        against: list[str] = []
         rules: list[str] = []
         items: list[EvidenceItem] = []
         unconfirmed: list[str] = []
-        for rule, body in evidence.get(condition, ()):
-            direction = body["direction"]
-            for name in body["findings"]:
-                value = firing.value_of(name)
+        for rule_id, row in rows:
+            direction, side = row.direction, for_ if row.supports else against
+            for name in row.findings:
+                value = value_of(name)
                 if value is None:
                     unconfirmed.append(name)
                     continue
-                items.append(EvidenceItem.built(finding=name, value=value, direction=direction,
-                                          rule=rule.id))
-                found[direction].append(name)
-            if direction == "for":
-                keep_for *= 1 - body["weight"]
+                items.append(make_item({"finding": name, "value": value, "direction": direction,
+                                        "rule": rule_id}))
+                side.append(name)
+            if row.supports:
+                keep_for *= 1 - row.weight
             else:
-                keep_against *= 1 - body["weight"]
-            if rule.id not in rules:
-                rules.append(rule.id)
+                keep_against *= 1 - row.weight
+            if rule_id not in rules:
+                rules.append(rule_id)
         score = round((1 - keep_for) * keep_against, 3)
         if keep_for == 1.0 or score <= 0:
             continue
+        position, title, tests = meta
         ranked.append((-score, position, (
-            condition, meta["title"], score, list(dict.fromkeys(found["for"])),
-            list(dict.fromkeys(found["against"])), list(meta["tests"]), rules, items,
-            list(dict.fromkeys(unconfirmed)))))
+            condition, title, score, list(dict.fromkeys(for_)), list(dict.fromkeys(against)),
+            list(tests), rules, items, list(dict.fromkeys(unconfirmed)))))
     ranked.sort(key=lambda entry: (entry[0], entry[1]))
-    return [DifferentialEntry.built(condition=condition, title=title, rank=rank, score=score,
-                                    for_=for_, against=against, tests=tests, rules=rules,
-                                    evidence=items, unconfirmed=unconfirmed)
+    make = DifferentialEntry.in_order
+    return [make({"condition": condition, "title": title, "rank": rank, "score": score,
+                  "for_": for_, "against": against, "tests": tests, "rules": rules,
+                  "evidence": items, "unconfirmed": unconfirmed})
             for rank, (_, _, (condition, title, score, for_, against, tests, rules, items,
                               unconfirmed)) in enumerate(ranked, start=1)]

@@ -5,11 +5,18 @@ whose firing would change the result (raise the triage, move it off the default,
 the differential), this names the unknown inputs that leave it undecided. Derived facts and
 the checklist counter that are only possibly true pass on the blame of the undecided rules
 that could produce them, resolved on demand and memoised.
+
+The engine's verdict is the rule's three-valued value (definite: true; possible: not false;
+``tests/test_missing_information.py`` checks that they agree on every rule of a cohort), so
+the blame of an undecided rule whose condition is flat (an atom, or all/any of atoms) is
+read from the plan's atoms without judging the known ones: none of them can decide it. A
+flat condition on case facts only is blamed on the inputs of its atoms the case leaves
+unknown; the others are judged in three-valued logic (``kleene``), as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from typing import Any
 
@@ -19,7 +26,7 @@ from ..engine import EngineRun
 from ..ruleset.conditions import FALSE, TRUE, UNKNOWN, Knowledge, kleene
 from ..ruleset.model import Rule, Ruleset
 from .firing import Firing
-from .plan import FlatCondition, plan_of
+from .plan import CaseTree, FlatCondition, RulePlan, plan_of
 from .result import MissingInput, Triage
 
 _NOBODY: frozenset[str] = frozenset()
@@ -36,6 +43,10 @@ class _Judge:
         self.undecided = run.possible.difference(run.fired)
         self.memo: dict[int, frozenset[str]] = {}
         self.in_progress: set[int] = set()
+        self.producers = plan_of(ruleset).producers
+        self.acyclic = plan_of(ruleset).acyclic
+        self.item_makers: list[int] | None = None  # the rules that could make a new item met
+        self.derived_memo: dict[str, frozenset[str]] = {}
         self.knowledge = Knowledge(
             facts=facts, derived=frozenset(run.derived), derived_possible=_DerivedBlame(self),
             counters={CHECKLIST_COUNTER: len(run.items_met)},
@@ -45,59 +56,131 @@ class _Judge:
             input_names=ruleset.input_names)
 
     def blame(self, rule: Rule) -> frozenset[str]:
-        """The unknown inputs that leave ``rule`` undecided (empty if it is decided)."""
-        index = rule.index
-        flat = self.plans[index].flat
-        if flat is not None and flat.case_only:  # no other rule's blame is read: no memo
-            return _flat_blame(flat, self.facts, self.knowledge)
-        if index in self.memo:
-            return self.memo[index]
+        """The unknown inputs that leave ``rule`` undecided (``rule`` being undecided)."""
+        return self.blame_at(rule.index)
+
+    def blame_at(self, index: int) -> frozenset[str]:
+        """The blame of the undecided rule at ``index``."""
+        plan = self.plans[index]
+        if plan.case_blame is not None:  # no other rule's blame is read: no memo
+            return plan.case_blame.difference(self.facts)
+        flat = plan.flat
+        if flat is not None and flat.case_only:
+            return _unknown_inputs(flat, self.facts)
+        found = self.memo.get(index)
+        if found is not None:
+            return found
         if index in self.in_progress:  # a cycle adds nothing new
             return _NOBODY
         self.in_progress.add(index)
         if flat is not None:
-            found = _flat_blame(flat, self.facts, self.knowledge)
+            found = self._flat_blame(flat)
+        elif plan.case_tree is not None:
+            decided, found = _tree_blame(plan.case_tree, self.facts)
+            if decided is not None:
+                found = _NOBODY
         else:
-            value, found = kleene(rule.condition, self.knowledge)
+            value, found = kleene(self.ruleset.rules[index].condition, self.knowledge)
             if value != UNKNOWN:
                 found = _NOBODY
         self.in_progress.discard(index)
         self.memo[index] = found
         return found
 
+    def _flat_blame(self, flat: FlatCondition) -> frozenset[str]:
+        """``kleene``'s blame of an undecided flat condition: the known case facts decide
+        nothing (the rule is undecided), so only the unknown atoms are judged, in order; a
+        derived fact as ``kleene`` judges it (true if definite, else its producers' blame if
+        possible, else false), a counter by ``kleene`` itself."""
+        every = flat.every
+        facts, run = self.facts, self.run
+        derived_names = self.ruleset.derived_names
+        found = _NOBODY
+        for fact, atom, inputs, engine_made in flat.atoms:
+            if fact in facts:
+                continue
+            if not engine_made:
+                found = found | inputs
+            elif fact in derived_names:
+                if fact in run.derived:  # true: decides an any
+                    if not every:
+                        return _NOBODY
+                elif fact in run.derived_possible:
+                    found = found | self.derived_blame(fact)
+                elif every:  # false: decides an all
+                    return _NOBODY
+            else:  # a counter
+                value, part = kleene(atom, self.knowledge)
+                if value == (FALSE if every else TRUE):
+                    return _NOBODY
+                if value == UNKNOWN:
+                    found = found | part
+        return found
+
+    def derived_blame(self, name: str) -> frozenset[str]:
+        """The blame of a derived fact that is only possibly true: its undecided producers'.
+
+        Kept for the case when no cycle can cut a producer's blame short (the ruleset has
+        none, or this is worked out outside any rule's judgement): the same union would come
+        out again."""
+        found = self.derived_memo.get(name)
+        if found is None:
+            complete = self.acyclic or not self.in_progress
+            found = self.producers_blame_at(self.producers.get(name, ()))
+            if complete:
+                self.derived_memo[name] = found
+        return found
+
     def producers_blame(self, rules: list[Rule]) -> frozenset[str]:
         """The union of the blame of those rules that are undecided."""
+        return self.producers_blame_at([rule.index for rule in rules])
+
+    def producers_blame_at(self, indices: Iterable[int]) -> frozenset[str]:
+        """The union of the blame of the rules at ``indices`` that are undecided."""
         found = _NOBODY
-        for rule in rules:
-            if rule.index in self.undecided:
-                found = found | self.blame(rule)
+        undecided, plans, facts = self.undecided, self.plans, self.facts
+        for index in indices:
+            if index in undecided:
+                case_blame = plans[index].case_blame  # blame_at's first case, without a call
+                found = found | (self.blame_at(index) if case_blame is None
+                                 else case_blame.difference(facts))
         return found
 
 
-def _flat_blame(flat: FlatCondition, facts: Mapping[str, FactValue],
-                knowledge: Knowledge) -> frozenset[str]:
-    """``kleene``'s blame of a flat condition (the unknown inputs when it is unknown, else
-    none), its atoms judged in order as ``kleene`` judges them, without a walk of the tree."""
-    decisive = FALSE if flat.every else TRUE
-    found = _NOBODY
+def _tree_blame(tree: CaseTree, facts: Mapping[str, FactValue]) -> tuple[bool | None,
+                                                                        frozenset[str]]:
+    """``kleene`` of a condition on case facts (``None``: unknown) with its blame when unknown.
+
+    Its value does not depend on the order its parts are judged in (a false part decides an
+    all, a true part an any; else the unknown parts' blame is their union), so the atoms are
+    judged first, in a loop, and the deeper parts after them."""
+    every = tree.every
+    blame = _NOBODY
     undecided = False
-    for fact, atom, inputs, engine_made in flat.atoms:
+    for fact, atom, inputs in tree.atoms:
         if fact in facts:
-            if (TRUE if atom.holds(facts[fact]) else FALSE) == decisive:
-                return _NOBODY
-            continue
-        if engine_made:  # a derived fact or a counter: its producers' blame, memoised
-            value, part = kleene(atom, knowledge)
+            if atom.holds(facts[fact]) is not every:  # false in an all, true in an any
+                return not every, _NOBODY
         elif inputs:
-            value, part = UNKNOWN, inputs
-        else:  # neither known nor an input: false
-            value, part = FALSE, _NOBODY
-        if value == decisive:
-            return _NOBODY
-        if value == UNKNOWN:
             undecided = True
-            found = found | part
-    return found if undecided else _NOBODY
+            blame = blame | inputs
+        elif every:  # neither known nor an input: false, which decides an all
+            return False, _NOBODY
+    for part in tree.parts:
+        value, part_blame = _tree_blame(part, facts)
+        if value is None:
+            undecided = True
+            blame = blame | part_blame
+        elif value is not every:
+            return not every, _NOBODY
+    return (None, blame) if undecided else (every, _NOBODY)
+
+
+def _unknown_inputs(flat: FlatCondition, facts: Mapping[str, FactValue]) -> frozenset[str]:
+    """The blame of an undecided flat condition on case facts: its unknown atoms' inputs."""
+    if flat.named_as_inputs:
+        return flat.input_facts.difference(facts)
+    return frozenset([name for fact, name in flat.inputs if fact not in facts])
 
 
 class _DerivedBlame(dict[str, frozenset[str]]):
@@ -112,7 +195,7 @@ class _DerivedBlame(dict[str, frozenset[str]]):
         return name in run.derived_possible and name not in run.derived
 
     def __getitem__(self, name: str) -> frozenset[str]:
-        return self.judge.producers_blame(self.judge.ruleset.producers.get(name, []))
+        return self.judge.derived_blame(name)
 
 
 class _CounterBlame(dict[str, frozenset[str]]):
@@ -123,10 +206,37 @@ class _CounterBlame(dict[str, frozenset[str]]):
         self.judge = judge
 
     def get(self, name: str, default: Any = None) -> frozenset[str]:
-        met = self.judge.run.items_met
-        rules = [rule for rule in self.judge.ruleset.checklist_producers
-                 if any(item not in met for item in rule.checklist_met)]
-        return self.judge.producers_blame(rules)
+        judge = self.judge
+        if judge.item_makers is None:
+            met = judge.run.items_met
+            judge.item_makers = [rule.index for rule in judge.ruleset.checklist_producers
+                                 if any(item not in met for item in rule.checklist_met)]
+        return judge.producers_blame_at(judge.item_makers)
+
+
+Code = int | tuple[int, tuple[str, ...]]
+"""A rule blaming an input, with its effects: ``2 * index + 1`` for a rule whose effects are
+the plan's with the triage's (``+ 0``: without), or ``(index, effects)``."""
+
+REASONS_KEPT = 1 << 16
+"""How many reasons (an input's rules and effects -> its words) a plan keeps, at most: the
+same few hundred combinations recur case after case."""
+
+
+def _reason(codes: tuple[Code, ...], plans: tuple[RulePlan, ...]) -> tuple[str, tuple[str, ...]]:
+    """Why an input is listed and the rules it names, from the rules that it leaves undecided
+    (in rule order): each effect once, in order of appearance, with the rules it comes from."""
+    by_effect: dict[str, list[str]] = {}  # effect -> its rules (ids are unique), in order
+    for code in codes:
+        if isinstance(code, int):
+            plan = plans[code >> 1]
+            effects = plan.effects_with_triage if code & 1 else plan.effects_without_triage
+        else:
+            plan, effects = plans[code[0]], code[1]
+        for effect in effects:
+            by_effect.setdefault(effect, []).append(plan.id)
+    why = "; ".join([f"{effect} ({', '.join(rule_ids)})" for effect, rule_ids in by_effect.items()])
+    return f"Unknown: {why}.", tuple(dict.fromkeys(chain.from_iterable(by_effect.values())))
 
 
 def missing_information(firing: Firing, triage: Triage, default_used: bool,
@@ -142,25 +252,27 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     ruleset = firing.ruleset
     plan_all = plan_of(ruleset)
     plans = plan_all.rules
-    judge = _Judge(ruleset, firing.run, firing.facts)
-    undecided = sorted(judge.undecided.intersection(plan_all.effectful))
+    run, facts = firing.run, firing.facts
+    undecided = sorted(run.possible.difference(run.fired).intersection(plan_all.effectful))
+    judge: _Judge | None = None  # made when a rule's blame needs the engine's own facts
     possibly_supported: set[str] | None = None  # conditions an undecided rule could support
-    level, level_word = level_rank(triage.level), triage.level
-    rules, facts = ruleset.rules, firing.facts
-    effects_of: dict[int, tuple[str, ...]] = {}  # rule index -> how its firing changes the result
-    blamed: dict[str, list[int]] = {}  # input -> the rules it leaves undecided, in rule order
+    level = level_rank(triage.level)
+    # input -> the rules it leaves undecided, in rule order, each as a code of the rule and
+    # its effects (``_reason``), which together name the reason the input is listed with
+    blamed: dict[str, list[Code]] = {}
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
     for index in undecided:
         plan = plans[index]
-        effects: list[str] = []
-        reach = -1
-        sets = plan.triage
-        if sets is not None and (sets.rank > level or (default_used and sets.level != level_word)):
-            effects.append(sets.effect)
-            reach = sets.rank
+        rank = plan.triage_rank
+        # The triage counts if it is higher, or, off the default, any other level.
+        counts = rank > level or (default_used and rank >= 0 and rank != level)
         if plan.all_support:
-            effects.extend(plan.evidence_effects)
+            effects = plan.effects_with_triage if counts else plan.effects_without_triage
+            if not effects:
+                continue
         else:
+            sets = plan.triage
+            found = [sets.effect] if counts and sets is not None else []
             for evidence in plan.evidence:
                 if not (evidence.supports or evidence.condition in listed):
                     if possibly_supported is None:  # only evidence against needs it
@@ -168,50 +280,45 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                                               for condition in plans[number].supports}
                     if evidence.condition not in possibly_supported:
                         continue
-                effects.append(evidence.effect)
-        if not effects:
-            continue
-        flat = plan.flat
-        culprits = (_flat_blame(flat, facts, judge.knowledge) if flat is not None and flat.case_only
-                    else judge.blame(rules[index]))
+                found.append(evidence.effect)
+            if not found:
+                continue
+            effects = tuple(dict.fromkeys(found))
+        culprits = plan.case_blame
+        if culprits is not None:
+            culprits = culprits.difference(facts)
+        elif plan.flat is not None and plan.flat.case_only:
+            culprits = _unknown_inputs(plan.flat, facts)
+        else:
+            if judge is None:
+                judge = _Judge(ruleset, run, facts)
+            culprits = judge.blame(ruleset.rules[index])
         if not culprits:
             continue
-        effects_of[index] = tuple(dict.fromkeys(effects))
+        code: Code = index * 2 + counts if plan.all_support else (index, effects)
+        reach = rank if counts else -1
         for name in culprits:
-            found = blamed.get(name)
-            if found is None:
-                blamed[name] = [index]
+            codes = blamed.get(name)
+            if codes is None:
+                blamed[name] = [code]
                 triage_reach[name] = reach
             else:
-                found.append(index)
+                codes.append(code)
                 if reach > triage_reach[name]:
                     triage_reach[name] = reach
     order, first = ruleset.input_order, ruleset.ask_first
     ask_last = len(first)
-    alone: dict[int, str] = {}  # rule index -> the reason of an input only that rule names
+    ranked = sorted([(-triage_reach[name], first.get(name, ask_last), order[name], name)
+                     for name in blamed])
+    reasons = plan_all.reasons
+    make = MissingInput.in_order
     result = []
-    for name in sorted(blamed, key=lambda name: (-triage_reach[name], first.get(name, ask_last),
-                                                 order[name])):
-        indices = blamed[name]
-        if len(indices) == 1:
-            index = indices[0]
-            why = alone.get(index)
-            rule_id = plans[index].id
-            if why is None:
-                why = alone[index] = "Unknown: " + "; ".join(
-                    [f"{effect} ({rule_id})" for effect in effects_of[index]]) + "."
-            result.append(MissingInput.built(input=name, why=why, rules=[rule_id]))
-            continue
-        by_effect: dict[str, list[str]] = {}
-        for index in indices:
-            rule_id = plans[index].id
-            for effect in effects_of[index]:
-                if effect in by_effect:
-                    by_effect[effect].append(rule_id)
-                else:
-                    by_effect[effect] = [rule_id]
-        why = "; ".join([f"{effect} ({', '.join(dict.fromkeys(rule_ids))})"
-                         for effect, rule_ids in by_effect.items()])
-        named = list(dict.fromkeys(chain.from_iterable(by_effect.values())))
-        result.append(MissingInput.built(input=name, why=f"Unknown: {why}.", rules=named))
+    for _, _, _, name in ranked:
+        key = tuple(blamed[name])
+        reason = reasons.get(key)
+        if reason is None:
+            reason = _reason(key, plans)
+            if len(reasons) < REASONS_KEPT:
+                reasons[key] = reason
+        result.append(make({"input": name, "why": reason[0], "rules": list(reason[1])}))
     return result

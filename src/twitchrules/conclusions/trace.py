@@ -6,7 +6,6 @@ from typing import Any
 
 from ..case.facts import COUNTERS
 from ..ruleset.model import Rule
-from ..ruleset.words import conclusion_text
 from .firing import Firing
 from .plan import plan_of
 from .result import TraceEntry
@@ -29,22 +28,21 @@ def _matched(rule: Rule, firing: Firing) -> dict[str, Any]:
 
 def build_trace(firing: Firing, default_used: bool) -> list[TraceEntry]:
     """The trace of one evaluation; the default triage is its last entry when it was used."""
-    labels = firing.ruleset.source_labels
-    plans = plan_of(firing.ruleset).rules
+    plan = plan_of(firing.ruleset)
+    rows, rules = plan.trace_rows, firing.ruleset.rules
     facts = firing.facts
+    make = TraceEntry.in_order
     entries = []
-    for rule in firing.fired:
-        if plans[rule.index].reads_case_only:  # no derived fact or counter: the case's values
-            matched = {fact: facts[fact] for fact in rule.condition_facts if fact in facts}
+    for index in firing.run.fired:
+        rule_id, version, concluded, source, condition_facts = rows[index]
+        if condition_facts is not None:  # no derived fact or counter: the case's values
+            matched = {fact: facts[fact] for fact in condition_facts if fact in facts}
         else:
-            matched = _matched(rule, firing)
-        entries.append(TraceEntry.built(rule=rule.id, version=rule.version, matched=matched,
-                                        concluded=list(rule.concluded), source=labels[rule.index]))
+            matched = _matched(rules[index], firing)
+        entries.append(make({"rule": rule_id, "version": version, "matched": matched,
+                             "concluded": list(concluded), "source": source}))
     if default_used:
-        default = firing.ruleset.triage_default
-        triage = {key: default[key] for key in ("level", "timeframe")}
-        entries.append(TraceEntry.built(
-            rule=default["id"], version=default["version"], matched={},
-            concluded=[conclusion_text({"triage": triage}, "trace") + " (no triage rule fired)"],
-            source=firing.ruleset.source_label(default["provenance"])))
+        default_id, default_version, default_concluded, default_source = plan.default_entry
+        entries.append(make({"rule": default_id, "version": default_version, "matched": {},
+                             "concluded": [default_concluded], "source": default_source}))
     return entries

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..case.vocabulary import level_rank
 from .firing import Firing
+from .plan import plan_of
 from .result import Triage
 
 
@@ -25,17 +26,19 @@ def triage_level(firing: Firing) -> str:
 
 def decide_triage(firing: Firing) -> tuple[Triage, bool]:
     """The triage of one evaluation, and whether the default was used (no triage rule fired)."""
-    setting = [(rule, rule.triage) for rule in firing.fired if rule.triage is not None]
+    plans = plan_of(firing.ruleset).rules
+    setting = [(rule, rule.triage, plans[rule.index].triage_rank) for rule in firing.fired
+               if rule.triage is not None]
     if not setting:
         default = firing.ruleset.triage_default
-        return Triage.built(level=default["level"], timeframe=default["timeframe"],
-                      reasons=[default["reason"]], rules=[default["id"]]), True
-    top = max(level_rank(body["level"]) for _, body in setting)
-    chosen = [(rule, body) for rule, body in setting if level_rank(body["level"]) == top]
+        return Triage.in_order({"level": default["level"], "timeframe": default["timeframe"],
+                                "reasons": [default["reason"]], "rules": [default["id"]]}), True
+    top = max(rank for _, _, rank in setting)
+    chosen = [(rule, body) for rule, body, rank in setting if rank == top]
     pressing = _most_pressing([body for _, body in chosen], firing.ruleset.timeframe_rank)
-    return Triage.built(level=pressing["level"], timeframe=pressing["timeframe"],
-                  reasons=list(dict.fromkeys(body["reason"] for _, body in chosen)),
-                  rules=[rule.id for rule, _ in chosen]), False
+    return Triage.in_order({"level": pressing["level"], "timeframe": pressing["timeframe"],
+                            "reasons": list(dict.fromkeys(body["reason"] for _, body in chosen)),
+                            "rules": [rule.id for rule, _ in chosen]}), False
 
 
 def _most_pressing(bodies: list[Mapping[str, Any]], rank: Mapping[str, int]) -> Mapping[str, Any]:

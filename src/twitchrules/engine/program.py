@@ -40,6 +40,8 @@ class Program:
     asserts: tuple[tuple[str, ...], ...]  # per rule index: derived facts it asserts
     checklist_met: tuple[tuple[str, ...], ...]  # per rule index: checklist items it makes met
     steps: tuple[tuple[int, bool], ...]  # per compiled rule: its rule index, whether definite
+    asserting: frozenset[int]  # the rule indices that assert a derived fact
+    itemising: frozenset[int]  # the rule indices that make a checklist item met
 
 
 def compile_program(ruleset: Ruleset) -> Program:
@@ -75,6 +77,8 @@ def compile_program(ruleset: Ruleset) -> Program:
         asserts=tuple(tuple(rule.conclusions("assert")) for rule in ruleset.rules),
         checklist_met=tuple(rule.checklist_met for rule in ruleset.rules),
         steps=tuple((rule.rule_index, rule.mode == DEFINITE) for rule in compiled),
+        asserting=frozenset(rule.index for rule in ruleset.rules if rule.conclusions("assert")),
+        itemising=frozenset(rule.index for rule in ruleset.rules if rule.checklist_met),
     )
 
 

@@ -87,21 +87,24 @@ def record_from_firings(program: Program, numbers: Iterable[Hashable],
     """
     found: Any = program.steps if steps is None else steps
     asserts, items = program.asserts, program.checklist_met
-    fired: list[int] = []
-    possible: set[int] = set()
+    record = list(map(found.__getitem__, numbers))
+    possible = {index for index, _ in record}
+    # Each rule once, at its first definite firing (a backend may report one twice).
+    fired = list(dict.fromkeys([index for index, definite in record if definite]))
     counter_at_firing: dict[int, int] = {}
     items_met: set[str] = set()
-    for number in numbers:
-        index, definite = found[number]
-        if definite and index not in counter_at_firing:
-            fired.append(index)
-            counter_at_firing[index] = len(items_met)
-            if items[index]:
-                items_met.update(items[index])
-        possible.add(index)
+    itemising = program.itemising
+    for index in fired:
+        counter_at_firing[index] = len(items_met)
+        if index in itemising:
+            items_met.update(items[index])
+    asserting = program.asserting
     return EngineRun(fired=fired, possible=possible,
-                     derived=set().union(*[asserts[index] for index in fired]),
-                     derived_possible=set().union(*[asserts[index] for index in possible]),
+                     derived=set().union(*[asserts[index] for index in fired
+                                           if index in asserting]),
+                     derived_possible=set().union(*[asserts[index] for index
+                                                    in possible.intersection(asserting)]),
                      items_met=items_met,
-                     items_possible=set().union(*[items[index] for index in possible]),
+                     items_possible=set().union(*[items[index] for index
+                                                  in possible.intersection(itemising)]),
                      counter_at_firing=counter_at_firing)
