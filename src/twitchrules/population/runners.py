@@ -228,7 +228,8 @@ def local_cluster(workers: int) -> Any:
     import dask
     import distributed
 
+    cluster: Any = distributed.LocalCluster  # distributed ships partial type hints
     with dask.config.set(LOCAL_WORKER_CONFIG):
-        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None,
-                                        scheduler_kwargs=LOCAL_SCHEDULER, silence_logs=logging.ERROR)
+        return cluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER,
+                       silence_logs=logging.ERROR)
