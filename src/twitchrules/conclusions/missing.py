@@ -253,49 +253,53 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
     plan_all = plan_of(ruleset)
     plans = plan_all.rules
     run, facts = firing.run, firing.facts
-    undecided = sorted(run.possible.difference(run.fired).intersection(plan_all.effectful))
+    undecided_set = run.possible.difference(run.fired)
+    undecided = sorted(undecided_set.intersection(plan_all.effectful))
     judge: _Judge | None = None  # made when a rule's blame needs the engine's own facts
     possibly_supported: set[str] | None = None  # conditions an undecided rule could support
     level = level_rank(triage.level)
+    rows = plan_all.missing_rows
     # input -> the rules it leaves undecided, in rule order, each as a code of the rule and
     # its effects (``_reason``), which together name the reason the input is listed with
     blamed: dict[str, list[Code]] = {}
     triage_reach: dict[str, int] = {}  # the highest triage level an input could lead to
     for index in undecided:
-        plan = plans[index]
-        rank = plan.triage_rank
+        rank, all_support, with_triage, without_triage, culprits = rows[index]
         # The triage counts if it is higher, or, off the default, any other level.
         counts = rank > level or (default_used and rank >= 0 and rank != level)
-        if plan.all_support:
-            effects = plan.effects_with_triage if counts else plan.effects_without_triage
+        if all_support:
+            effects = with_triage if counts else without_triage
             if not effects:
                 continue
         else:
+            plan = plans[index]
             sets = plan.triage
             found = [sets.effect] if counts and sets is not None else []
             for evidence in plan.evidence:
                 if not (evidence.supports or evidence.condition in listed):
                     if possibly_supported is None:  # only evidence against needs it
-                        possibly_supported = {condition for number in undecided
-                                              for condition in plans[number].supports}
+                        possibly_supported = set().union(*[
+                            plans[number].supports for number
+                            in plan_all.supporting.intersection(undecided)])
                     if evidence.condition not in possibly_supported:
                         continue
                 found.append(evidence.effect)
             if not found:
                 continue
             effects = tuple(dict.fromkeys(found))
-        culprits = plan.case_blame
         if culprits is not None:
             culprits = culprits.difference(facts)
-        elif plan.flat is not None and plan.flat.case_only:
-            culprits = _unknown_inputs(plan.flat, facts)
         else:
-            if judge is None:
-                judge = _Judge(ruleset, run, facts)
-            culprits = judge.blame(ruleset.rules[index])
+            flat = plans[index].flat
+            if flat is not None and flat.case_only:
+                culprits = _unknown_inputs(flat, facts)
+            else:
+                if judge is None:
+                    judge = _Judge(ruleset, run, facts)
+                culprits = judge.blame_at(index)
         if not culprits:
             continue
-        code: Code = index * 2 + counts if plan.all_support else (index, effects)
+        code: Code = index * 2 + counts if all_support else (index, effects)
         reach = rank if counts else -1
         for name in culprits:
             codes = blamed.get(name)
@@ -306,14 +310,12 @@ def missing_information(firing: Firing, triage: Triage, default_used: bool,
                 codes.append(code)
                 if reach > triage_reach[name]:
                     triage_reach[name] = reach
-    order, first = ruleset.input_order, ruleset.ask_first
-    ask_last = len(first)
-    ranked = sorted([(-triage_reach[name], first.get(name, ask_last), order[name], name)
-                     for name in blamed])
+    input_rank = plan_all.input_rank
+    ranked = sorted([(-triage_reach[name], input_rank[name], name) for name in blamed])
     reasons = plan_all.reasons
     make = MissingInput.in_order
     result = []
-    for _, _, _, name in ranked:
+    for _, _, name in ranked:
         key = tuple(blamed[name])
         reason = reasons.get(key)
         if reason is None:

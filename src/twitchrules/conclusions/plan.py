@@ -148,6 +148,12 @@ class Plan:
     default_entry: tuple[str, str, str, str]  # the default triage's trace entry's fields
     producers: dict[str, tuple[int, ...]]  # derived fact -> the rules that assert it
     acyclic: bool  # no rule reads, through derived facts or counters, what it concludes itself
+    # Per rule, what missing information reads first: (triage rank, all_support, effects with
+    # and without the triage's, case_blame), as one tuple.
+    missing_rows: tuple[tuple[int, bool, tuple[str, ...], tuple[str, ...],
+                              frozenset[str] | None], ...]
+    supporting: frozenset[int]  # the rules with evidence for a condition
+    input_rank: dict[str, int]  # input -> its place among equals: ask_first ones, then contract order
     # Per rule, its trace entry's fields (id, version, concluded, source) and the facts its
     # condition reads when they are all case facts (else None: the trace looks them up).
     trace_rows: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...] | None], ...]
@@ -263,6 +269,12 @@ def _make_plan(ruleset: Ruleset) -> Plan:
                           rule.condition_facts if rules[rule.index].reads_case_only else None)
                          for rule in ruleset.rules),
         acyclic=_acyclic(ruleset),
+        missing_rows=tuple((rule.triage_rank, rule.all_support, rule.effects_with_triage,
+                            rule.effects_without_triage, rule.case_blame) for rule in rules),
+        supporting=frozenset(index for index, rule in enumerate(rules) if rule.supports),
+        input_rank={name: ruleset.ask_first.get(name, len(ruleset.ask_first))
+                    * len(ruleset.input_order) + position
+                    for name, position in ruleset.input_order.items()},
         producers={name: tuple(rule.index for rule in rules)
                    for name, rules in ruleset.producers.items()},
         default_entry=(default["id"], default["version"],
