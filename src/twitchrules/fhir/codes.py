@@ -202,4 +202,10 @@ def orderable_tests() -> tuple[OrderableTest, ...]:
 
 def orderables_for(test_words: str) -> list[OrderableTest]:
     """Return the orderable tests that the differential's test words name (possibly none)."""
-    return [test for test in orderable_tests() if test.matches(test_words)]
+    return list(_orderables_named(test_words))
+
+
+@lru_cache(maxsize=1024)
+def _orderables_named(test_words: str) -> tuple[OrderableTest, ...]:
+    # A ruleset names few distinct test words, and every card asks for them again.
+    return tuple(test for test in orderable_tests() if test.matches(test_words))

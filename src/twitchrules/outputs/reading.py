@@ -228,6 +228,66 @@ def _answer_values(rule: Rule, fact: str, ruleset: Ruleset, seen: set[str]) -> s
     return found
 
 
+class _QuestionPlan:
+    """What the questions of any result of one ruleset need, prepared once per ruleset.
+
+    Per rule: the triage level it sets (and its rank) and its evidence as (condition,
+    direction) pairs; per input: the fact it reports and the question's words; per (rule,
+    fact): the values the rule's atoms ask of the fact (``_answer_values``).
+    """
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.vocabulary = ruleset.vocabulary
+        self.fact_of_input: dict[str, str] = {}
+        for fact, name in ruleset.input_names.items():
+            self.fact_of_input.setdefault(name, fact)
+        self.triage_of: dict[str, tuple[str, int] | None] = {}
+        self.evidence_of: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.supports_of: dict[str, tuple[str, ...]] = {}
+        for rule in ruleset.rules:
+            body = rule.triage
+            self.triage_of[rule.id] = (None if body is None
+                                       else (body["level"], level_rank(body["level"])))
+            self.evidence_of[rule.id] = tuple((evidence["condition"], evidence["direction"])
+                                              for evidence in rule.evidence)
+            self.supports_of[rule.id] = tuple(condition for condition, direction
+                                              in self.evidence_of[rule.id] if direction == "for")
+        self._values: dict[tuple[str, str], frozenset[Any]] = {}
+        self._headings: dict[tuple[str, str], str] = {}
+
+    def answer_values(self, rule_id: str, fact: str) -> frozenset[Any]:
+        """The values the atoms on ``fact`` ask for in the rule and the rules behind it."""
+        key = (rule_id, fact)
+        found = self._values.get(key)
+        if found is None:
+            found = frozenset(_answer_values(self.ruleset.rule(rule_id), fact, self.ruleset, set()))
+            self._values[key] = found
+        return found
+
+    def heading(self, name: str, level: str) -> str:
+        """The heading of the group of questions that could change ``name``."""
+        key = (name, level)
+        heading = self._headings.get(key)
+        if heading is None:
+            heading = self._headings[key] = _group_heading(name, level, self.vocabulary)
+        return heading
+
+
+_PLANS: dict[str, _QuestionPlan] = {}
+"""Question plans by ruleset sha256 (the same content gives the same plan)."""
+_PLANS_KEPT = 8
+
+
+def _plan(ruleset: Ruleset) -> _QuestionPlan:
+    plan = _PLANS.get(ruleset.sha256)
+    if plan is None or plan.ruleset is not ruleset:
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.pop(next(iter(_PLANS)))
+        plan = _PLANS[ruleset.sha256] = _QuestionPlan(ruleset)
+    return plan
+
+
 def questions(result: Result, ruleset: Ruleset) -> list[QuestionGroup]:
     """The missing information as questions, grouped by what the answer could change.
 
@@ -235,25 +295,25 @@ def questions(result: Result, ruleset: Ruleset) -> list[QuestionGroup]:
     lower a default triage comes after the raising ones), then the differential alone.
     Within a group the order is the result's (most consequential first).
     """
-    vocabulary = ruleset.vocabulary
+    plan = _plan(ruleset)
     level = result.triage.level
     default_used = result.triage.rules == [ruleset.triage_default["id"]]
     listed = {entry.condition for entry in result.differential}
     missing = result.missing_information
     culprits: dict[str, int] = {}
+    supported: set[str] = set()
     for entry in missing:
         for rule_id in entry.rules:
             culprits[rule_id] = culprits.get(rule_id, 0) + 1
-    supported = {body["condition"] for entry in missing for rule_id in entry.rules
-                 for body in _rule(ruleset, rule_id).evidence if body["direction"] == "for"}
+            supported.update(plan.supports_of[rule_id])
+    in_play = listed | supported
     groups: dict[str, list[Question]] = {}
     for entry in missing:
-        reach, question = _question(entry, ruleset, level, default_used, listed | supported, culprits)
+        reach, question = _question(entry, plan, level, default_used, in_play, culprits)
         groups.setdefault(reach, []).append(question)
     order = [*reversed(TRIAGE_LEVELS), "differential"]
-    headings = {name: _group_heading(name, level, vocabulary) for name in order}
-    return [QuestionGroup(headings[name], groups[name]) for name in _group_order(order, level)
-            if name in groups]
+    return [QuestionGroup(plan.heading(name, level), groups[name])
+            for name in _group_order(order, level) if name in groups]
 
 
 def _group_order(order: list[str], level: str) -> list[str]:
@@ -271,51 +331,48 @@ def _group_heading(name: str, level: str, vocabulary: Vocabulary) -> str:
     return f"Could {verb} the triage to {words.label.lower()} ({words.need})"
 
 
-def _rule(ruleset: Ruleset, rule_id: str) -> Rule:
-    return ruleset.rule(rule_id)
-
-
-def _question(entry: MissingInput, ruleset: Ruleset, level: str, default_used: bool,
+def _question(entry: MissingInput, plan: _QuestionPlan, level: str, default_used: bool,
               conditions_in_play: set[str], culprits: Mapping[str, int]) -> tuple[str, Question]:
     """One missing input as a question, and the group it belongs to."""
-    vocabulary = ruleset.vocabulary
-    fact = next((f for f, name in ruleset.input_names.items() if name == entry.input), entry.input)
+    vocabulary = plan.vocabulary
+    fact = plan.fact_of_input.get(entry.input, entry.input)
+    rank = level_rank(level)
     reach: str | None = None
-    reach_rules: list[Rule] = []
+    reach_rank = -1
+    reach_rules: list[str] = []
     bears_on: list[str] = []
     for rule_id in entry.rules:
-        rule = _rule(ruleset, rule_id)
-        body = rule.triage
-        if body is not None and (level_rank(body["level"]) > level_rank(level)
-                                 or (default_used and body["level"] != level)):
-            if reach is None or level_rank(body["level"]) > level_rank(reach):
-                reach, reach_rules = body["level"], [rule]
-            elif body["level"] == reach:
-                reach_rules.append(rule)
-        for evidence in rule.evidence:
-            condition = evidence["condition"]
-            if (evidence["direction"] == "for" or condition in conditions_in_play) \
+        triage = plan.triage_of[rule_id]
+        if triage is not None:
+            rule_level, rule_rank = triage
+            if rule_rank > rank or (default_used and rule_level != level):
+                if reach is None or rule_rank > reach_rank:
+                    reach, reach_rank, reach_rules = rule_level, rule_rank, [rule_id]
+                elif rule_level == reach:
+                    reach_rules.append(rule_id)
+        for condition, direction in plan.evidence_of[rule_id]:
+            if (direction == "for" or condition in conditions_in_play) \
                     and condition not in bears_on:
                 bears_on.append(condition)
     titles = [vocabulary.condition_title(condition) for condition in bears_on]
     consequence = ""
     if reach is not None:
-        consequence = _consequence(fact, reach, level, reach_rules, ruleset, culprits)
+        consequence = _consequence(fact, reach, level, reach_rules, plan, culprits)
     question = Question(input=entry.input, text=vocabulary.question(entry.input),
                         consequence=consequence, bears_on=titles, rules=list(entry.rules),
                         reach=reach)
     return reach or "differential", question
 
 
-def _consequence(fact: str, reach: str, level: str, rules: list[Rule], ruleset: Ruleset,
+def _consequence(fact: str, reach: str, level: str, rule_ids: list[str], plan: _QuestionPlan,
                  culprits: Mapping[str, int]) -> str:
     """``If yes, this needs immediate evaluation.`` (``could need`` when more is unknown)."""
-    need = ruleset.vocabulary.level(reach).need
-    values: set[Any] = set()
-    for rule in rules:
-        values |= _answer_values(rule, fact, ruleset, set())
-    decided = any(culprits.get(rule.id) == 1 for rule in rules)  # this answer alone decides
-    answer = {frozenset({True}): "If yes", frozenset({False}): "If no"}.get(frozenset(values))
+    need = plan.vocabulary.level(reach).need
+    values: frozenset[Any] = frozenset()
+    for rule_id in rule_ids:
+        values |= plan.answer_values(rule_id, fact)
+    decided = any(culprits.get(rule_id) == 1 for rule_id in rule_ids)  # this answer alone decides
+    answer = {frozenset({True}): "If yes", frozenset({False}): "If no"}.get(values)
     if level_rank(reach) < level_rank(level) or reach == "self-care":
         return f"{answer or 'Depending on the answer'}, {need} may be enough."
     verb = "needs" if decided and answer else "could need"
