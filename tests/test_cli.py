@@ -118,3 +118,26 @@ def test_evaluate_gives_the_garbage_collector_back() -> None:
                                      "--ruleset", str(STARTER)])
     assert done.exit_code == 0, done.output
     assert gc.isenabled()
+
+
+def test_evaluate_leaves_pydantic_plugins_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-case command turns pydantic's plugins off for its run only, unless the user
+    set ``PYDANTIC_DISABLE_PLUGINS`` themselves, and leaves the environment as it found it."""
+    import os
+
+    from click.testing import CliRunner
+
+    from twitchrules.cli import main
+
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    seen: list[str | None] = []
+    monkeypatch.setattr("twitchrules.cli.evaluate.evaluate_command.callback",
+                        lambda *args, **kwargs: seen.append(
+                            os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+    arguments = ["evaluate", str(EXAMPLES / "mark.json"), "--ruleset", str(STARTER)]
+    assert CliRunner().invoke(main, arguments).exit_code == 0
+    assert "PYDANTIC_DISABLE_PLUGINS" not in os.environ
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")
+    assert CliRunner().invoke(main, arguments).exit_code == 0
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == ""
+    assert seen == ["__all__", ""]
