@@ -6,7 +6,6 @@ process group, and kill that group with SIGKILL mid-traffic.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -83,50 +82,6 @@ def test_fsync_line_syncs_every_record(tmp_path: Path, monkeypatch) -> None:
     for index in range(20):
         log.write("call", n=index)
         assert spy.calls == index + 1
-    log.close()
-
-
-def test_record_waits_for_its_fsync_in_a_thread(tmp_path: Path, monkeypatch) -> None:
-    """record() returns once an fsync covering its line has ended; the loop runs meanwhile."""
-    covered: list[int] = []  # the file size each fsync began with
-    real = os.fsync
-
-    def slow_fsync(fd: int) -> None:
-        covered.append(os.fstat(fd).st_size)
-        time.sleep(0.05)
-        real(fd)
-
-    monkeypatch.setattr(audit_module.os, "fsync", slow_fsync)
-    path = tmp_path / "audit.jsonl"
-    log = AuditLog(path, fsync="line")
-
-    async def calls() -> tuple[int, list[int]]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.005)
-                ticks += 1
-
-        ticking = asyncio.create_task(ticker())
-
-        async def one(index: int) -> int:
-            await log.record("call", n=index)
-            return len(covered) and max(covered)  # what had been synced when it returned
-
-        synced_at_return = await asyncio.gather(*(one(index) for index in range(20)))
-        ticking.cancel()
-        return ticks, synced_at_return
-
-    ticks, synced_at_return = asyncio.run(calls())
-    lines = path.read_bytes().splitlines(keepends=True)
-    assert len(lines) == 20
-    ends = [sum(map(len, lines[:k + 1])) for k in range(20)]
-    by_index = {json.loads(line)["n"]: end for line, end in zip(lines, ends, strict=True)}
-    assert all(synced_at_return[index] >= by_index[index] for index in range(20))
-    assert 1 <= len(covered) < 20  # calls that waited together shared an fsync
-    assert ticks >= 3  # the event loop was not blocked while the fsyncs ran
     log.close()
 
 

@@ -153,7 +153,7 @@ async def check_jwt(request: Request) -> dict[str, Any] | None:
     try:
         return await verifier.verify(request.headers.get("authorization"), _url_called(request))
     except AuthError as exc:
-        await _answerer(request).audit.record("auth-failed", path=request.url.path, reason=str(exc))
+        _answerer(request).audit.write("auth-failed", path=request.url.path, reason=str(exc))
         raise HttpProblem(401, "login", [("Authorization", str(exc))]) from None
 
 
@@ -187,7 +187,7 @@ async def feedback(service_id: str, body: FeedbackRequest, request: Request,
     _known_service(service_id)
     for item in body.feedback:
         reason = item.overrideReason
-        await _answerer(request).audit.record(
+        _answerer(request).audit.write(
             "feedback",
             service=service_id,
             card=item.card,

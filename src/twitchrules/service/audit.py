@@ -9,10 +9,7 @@ each line is appended with one ``write`` under an exclusive ``flock``, so lines 
 interleave or tear, and a record is in the operating system's hands (safe from ``kill -9``)
 before the response is sent. ``fsync`` says when it is also safe from a power loss:
 
-- ``"line"`` (the default): every record is ``fsync``-ed before the response is sent. The
-  service awaits that ``fsync`` in a worker thread (``AuditLog.record``), so the event loop
-  goes on serving other calls meanwhile, and one ``fsync`` covers every record written
-  before it started (group commit): the calls that wait together share it;
+- ``"line"`` (the default): ``fsync`` after every record, before the response is sent;
 - ``"interval"``: ``fsync`` every ``fsync_interval_ms`` (a power loss may lose that much);
 - ``"off"``: left to the operating system (typically up to 30 s on Linux).
 
@@ -22,7 +19,6 @@ it stays one bad line and never glues onto the next record.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -93,9 +89,6 @@ class AuditLog:
         # O_APPEND: every write lands at the end, even with other writers on the file.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._closed = False
-        self._written = 0  # records appended by this object
-        self._synced = 0  # of those, how many an fsync has covered
-        self._sync_lock = threading.Lock()
         self._pid = os.getpid()  # which worker process wrote a record
         self._dirty = threading.Event()
         self._stop = threading.Event()
@@ -124,25 +117,7 @@ class AuditLog:
                         os.fsync(self._fd)
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Append one record of ``event`` with ``fields`` and the current UTC time; return it.
-
-        With ``fsync="line"`` the record is on disk when this returns (the ``fsync`` blocks
-        the caller: in the service, ``record`` awaits it in a thread instead).
-        """
-        record, written = self._append(event, fields)
-        if self.fsync == "line":
-            self._sync_through(written)
-        return record
-
-    async def record(self, event: str, **fields: Any) -> dict[str, Any]:
-        """``write`` for a coroutine: the ``fsync`` runs in a thread while the loop goes on."""
-        record, written = self._append(event, fields)
-        if self.fsync == "line":
-            await asyncio.to_thread(self._sync_through, written)
-        return record
-
-    def _append(self, event: str, fields: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Append the record's line; return the record and its number in this log object."""
+        """Append one record of ``event`` with ``fields`` and the current UTC time; return it."""
         record = {
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
             "event": event,
@@ -158,35 +133,18 @@ class AuditLog:
                 view = memoryview(data)
                 while view:  # a regular file takes it in one go; loop in case it does not
                     view = view[os.write(self._fd, view):]
-            self._written += 1
-            written = self._written
-        if self.fsync == "interval":
-            self._dirty.set()
-        return record, written
-
-    def _sync_through(self, written: int) -> None:
-        """Return once an fsync that began after record ``written`` was appended has ended.
-
-        Group commit: whoever holds the sync lock covers every record appended before its
-        ``fsync`` started; a caller that waited for the lock often finds its record covered.
-        """
-        with self._sync_lock:
-            if self._synced >= written:
-                return
-            with self._lock:
-                if self._closed:
-                    return  # close() synced everything
-                covered = self._written
-                descriptor = self._fd
-            os.fsync(descriptor)
-            self._synced = max(self._synced, covered)
+            if self.fsync == "line":
+                os.fsync(self._fd)
+            elif self.fsync == "interval":
+                self._dirty.set()
+        return record
 
     def close(self) -> None:
         """Flush to disk and close the file; later writes raise."""
         self._stop.set()
         if self._syncer is not None:
             self._syncer.join(timeout=5)
-        with self._sync_lock, self._lock:
+        with self._lock:
             if self._closed:
                 return
             self._closed = True

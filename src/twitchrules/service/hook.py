@@ -7,7 +7,6 @@ exactly one audit record (identifiers and outcomes, no clinical content).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +76,7 @@ class HookAnswerer:
             record.status = problem.status
             raise
         finally:
-            await self.audit.record("call", **record.fields())
+            self.audit.write("call", **record.fields())
 
     async def _answer(self, body: CdsRequest, record: CallRecord, rules_url: str,
                       explanations_url: str) -> CdsResponse:
@@ -115,9 +114,7 @@ class HookAnswerer:
                             ruleset=self.ruleset)
         if self.explanations is not None and explanations_url:
             # The link holds a random token only; the case stays in the private store.
-            # In a thread: a write that checkpoints the store's log may take milliseconds.
-            token, expires_at = await asyncio.to_thread(
-                self.explanations.put, canonical_case_json(case), self.ruleset.sha256)
+            token, expires_at = self.explanations.put(canonical_case_json(case), self.ruleset.sha256)
             card = card.model_copy(update={"links": [*(card.links or []), Link(
                 label=EXPLANATION_LABEL, url=f"{explanations_url}/{token}", type="absolute")]})
             record.details["explanation_expires"] = round(expires_at)
