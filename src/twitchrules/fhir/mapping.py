@@ -83,15 +83,20 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(resource)"
 
 
-def parse_resource(raw: Any) -> Any:
-    """Return ``raw`` (FHIR R4 JSON) parsed as its R4B model, or raise FhirResourceError."""
+def parse_resource(raw: Any, *, shape_checked: bool = False) -> Any:
+    """Return ``raw`` (FHIR R4 JSON) parsed as its R4B model, or raise FhirResourceError.
+
+    ``shape_checked``: ``raw`` comes from ``parse_json`` (or ``check_document``), which has
+    already refused nesting too deep and duplicate keys, so the walk is not repeated.
+    """
     if not isinstance(raw, Mapping):
         raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
     resource_type = raw.get("resourceType")
     resource_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     if not isinstance(resource_type, str):
         raise FhirResourceError(None, resource_id, "resourceType", "is missing")
-    _check_shape(raw, resource_type, resource_id)
+    if not shape_checked:
+        _check_shape(raw, resource_type, resource_id)
     try:
         model_class = get_fhir_model_class(resource_type)
     except (KeyError, ValueError):
@@ -116,15 +121,19 @@ def _check_shape(raw: Mapping[str, Any], resource_type: str | None, resource_id:
                                 problem.location or "(resource)", problem.message) from None
 
 
-def resources_in(container: Any) -> list[dict[str, Any]]:
-    """Return the resources of a Bundle's entries, or ``[container]`` for a single resource."""
+def resources_in(container: Any, *, shape_checked: bool = False) -> list[dict[str, Any]]:
+    """Return the resources of a Bundle's entries, or ``[container]`` for a single resource.
+
+    ``shape_checked``: as for ``parse_resource`` (the container came from ``parse_json``).
+    """
     if container is None:
         return []
     if not isinstance(container, Mapping):
         raise FhirResourceError(None, None, "(resource)", "is not a JSON object")
-    resource_type = container.get("resourceType")
-    _check_shape(container, resource_type if isinstance(resource_type, str) else None,
-                 container.get("id"))
+    if not shape_checked:
+        resource_type = container.get("resourceType")
+        _check_shape(container, resource_type if isinstance(resource_type, str) else None,
+                     container.get("id"))
     return _resources_in(container)
 
 
@@ -370,15 +379,19 @@ def case_from_resources(
     *,
     patient_id: str | None = None,
     lab_max_age_days: int = DEFAULT_LAB_MAX_AGE_DAYS,
+    shape_checked: bool = False,
 ) -> MappedCase:
-    """Return the case that one patient's FHIR R4 resources map to (case None if no assessment)."""
+    """Return the case that one patient's FHIR R4 resources map to (case None if no assessment).
+
+    ``shape_checked``: the resources come from ``parse_json`` (see ``parse_resource``).
+    """
     parsed: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {name: [] for name in READ_TYPES}
     for raw in raw_resources:
         resource_type = raw.get("resourceType") if isinstance(raw, Mapping) else None
         if isinstance(resource_type, str) and resource_type in READ_TYPES:
-            parsed[resource_type].append((parse_resource(raw), raw))
+            parsed[resource_type].append((parse_resource(raw, shape_checked=shape_checked), raw))
         elif not isinstance(resource_type, str):
-            parse_resource(raw)  # raises with the problem named
+            parse_resource(raw, shape_checked=shape_checked)  # raises with the problem named
     mapped = MappedCase(case=None, patient_id=patient_id)
 
     responses = []
@@ -538,6 +551,8 @@ def case_from_bundle(
     lab_max_age_days: int = DEFAULT_LAB_MAX_AGE_DAYS,
 ) -> MappedCase:
     """Return the case that a FHIR R4 Bundle (or a single resource) maps to."""
+    # resources_in checked the whole Bundle's shape: its resources need no second walk.
     return case_from_resources(
-        resources_in(bundle), patient_id=patient_id, lab_max_age_days=lab_max_age_days
+        resources_in(bundle), patient_id=patient_id, lab_max_age_days=lab_max_age_days,
+        shape_checked=True,
     )

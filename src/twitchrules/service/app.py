@@ -277,10 +277,6 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
         replay = None
         if config.jwt_required:
             replay = jti_store or SqliteJtiStore(config.jti_store)
-        # Everything loaded so far (ruleset, models, engine) lives as long as the process:
-        # keep it out of the collector's generations so full collections stay short.
-        gc.collect()
-        gc.freeze()
         async with httpx.AsyncClient(timeout=config.fhir_timeout_seconds,
                                      follow_redirects=False) as client, \
                 httpx.AsyncClient(timeout=config.jwks_timeout_seconds,
@@ -296,7 +292,13 @@ def create_app(config: ServiceConfig | None = None, *, ruleset: Ruleset | None =
             explanations = (SqliteExplanationStore(config.explanation_store,
                                                    config.explanation_ttl_seconds)
                             if config.explanation_ttl_seconds else None)
-            app.state.answerer = HookAnswerer(config, loaded, audit, client, explanations)
+            app.state.answerer = answerer = HookAnswerer(config, loaded, audit, client,
+                                                         explanations)
+            answerer.warm_up()
+            # Everything loaded so far (ruleset, FHIR models, engine) lives as long as the
+            # process: keep it out of the collector's generations so full collections stay short.
+            gc.collect()
+            gc.freeze()
             yield
             if explanations is not None:
                 explanations.close()

@@ -17,6 +17,7 @@ from twitchrules.case import case_from_mapping
 from twitchrules.case.canonical import canonical_case_json, case_sha256
 from twitchrules.errors import CaseError
 from twitchrules.fhir import FhirResourceError, case_from_resources, resources_in
+from twitchrules.fhir.build import bundle_from_case
 from twitchrules.pipeline import evaluate
 from twitchrules.ruleset.model import Ruleset
 from twitchrules.service.audit import AuditLog
@@ -28,6 +29,27 @@ from twitchrules.service.prefetch import PrefetchUnavailable, resolve_prefetch
 from twitchrules.service.problems import HttpProblem
 
 HOOK = "patient-view"
+WARM_UP_CASE: dict[str, Any] = {
+    "assessed_on": "2026-01-05",
+    "patient": {"age": 40, "sex": "female"},
+    "twitching": {"regions": [{"region": "calf", "side": "left", "since": "2025-12-01"}]},
+    "findings": {"weakness": False, "diabetes": True, "pregnant": True, "metformin": True,
+                 "b12_pmol_l": 300.0, "tsh_miu_l": 2.0},
+}
+"""The made-up case ``HookAnswerer.warm_up`` answers once at start (never audited or shown).
+
+Written as FHIR (``bundle_from_case``), with ``WARM_UP_MEDICINES``, it holds every resource
+type the service reads."""
+_LISINOPRIL = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                           "code": "29046", "display": "lisinopril"}]}
+WARM_UP_MEDICINES: tuple[dict[str, Any], ...] = (
+    {"resourceType": "Medication", "id": "warm-up-medication", "code": _LISINOPRIL,
+     "ingredient": [{"itemCodeableConcept": _LISINOPRIL}]},
+    {"resourceType": "MedicationStatement", "id": "warm-up-statement", "status": "active",
+     "subject": {"reference": "Patient/warm-up"},
+     "medicationReference": {"reference": "Medication/warm-up-medication"}},
+)
+"""The two resource types the warm-up case's Bundle lacks: a Medication and a statement of it."""
 EXPLANATION_LABEL = "Why this triage, why not another, what would change it"
 """The label of the card's link to its explanation page."""
 
@@ -60,6 +82,24 @@ class HookAnswerer:
         """The card source label naming the ruleset."""
         return f"twitchrules ruleset {self.ruleset.name} {self.ruleset.version}"
 
+    def warm_up(self) -> None:
+        """Answer ``WARM_UP_CASE`` once, from FHIR resources to the card, and discard it.
+
+        The FHIR models import their nested types on first use, and the engine loads its
+        program on its first run: done here, at start, the first real call does not pay for
+        it (about 0.1-0.5 s). Nothing is audited or stored.
+        """
+        bundle = bundle_from_case(WARM_UP_CASE, patient_id="warm-up", labs_as_observations=True,
+                                  history_as_resources=True)
+        resources = [*resources_in(bundle), *(dict(medicine) for medicine in WARM_UP_MEDICINES)]
+        mapped = case_from_resources(resources, patient_id="warm-up",
+                                     lab_max_age_days=self.config.lab_max_age_days,
+                                     shape_checked=True)
+        if mapped.case is None:
+            raise RuntimeError("the warm-up case did not map from FHIR")  # a bug, not input
+        result = evaluate(case_from_mapping(mapped.case), ruleset=self.ruleset)
+        summary_card(result, patient_id="warm-up", rules_url="", ruleset=self.ruleset)
+
     async def answer(self, body: CdsRequest, service_id: str, claims: dict[str, Any] | None,
                      rules_url: str, explanations_url: str = "") -> CdsResponse:
         """The response to one call; writes its audit record, also when the call is refused."""
@@ -90,9 +130,13 @@ class HookAnswerer:
             raise HttpProblem(412, "not-found",
                               [(f"prefetch.{key}", exc.reason) for key in exc.keys]) from None
         try:
-            resources = [r for value in prefetch.values() for r in resources_in(value)]
+            # The body and every fetched answer were read by parse_json, which refused
+            # nesting too deep and duplicate keys: the resources are not walked again.
+            resources = [r for value in prefetch.values()
+                         for r in resources_in(value, shape_checked=True)]
             mapped = case_from_resources(resources, patient_id=body.context.patientId,
-                                         lab_max_age_days=self.config.lab_max_age_days)
+                                         lab_max_age_days=self.config.lab_max_age_days,
+                                         shape_checked=True)
         except FhirResourceError as exc:
             if exc.kind == "invalid":
                 record.details["error"] = exc.problems[0][0]

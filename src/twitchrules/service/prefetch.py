@@ -141,9 +141,9 @@ class _Reader:
 def _check_resources(data: dict[str, Any]) -> None:
     """Refuse fetched data whose resources do not parse (the server's fault, not the EHR's)."""
     try:
-        for resource in resources_in(data):
+        for resource in resources_in(data, shape_checked=True):  # data came from parse_json
             if isinstance(resource.get("resourceType"), str) and resource["resourceType"] in READ_TYPES:
-                parse_resource(resource)
+                parse_resource(resource, shape_checked=True)
     except FhirResourceError as error:
         raise _Unreadable(f"the FHIR server sent a resource that is not valid FHIR "
                           f"({error.resource}.{error.field})") from None
