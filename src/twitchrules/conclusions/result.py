@@ -6,6 +6,7 @@ the alias ``for``; ``to_dict()`` and ``to_json()`` always use the contract names
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,20 @@ def _small(value: object) -> bool:
 
 _set = object.__setattr__
 _new = object.__new__
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """The setter of BaseModel's slot ``name`` (what ``object.__setattr__`` finds after a
+    lookup along the class's MRO, found once); that lookup if pydantic has no such slot."""
+    descriptor = BaseModel.__dict__.get(name)
+    setter = getattr(descriptor, "__set__", None)
+    return setter if setter is not None else lambda instance, value: _set(instance, name, value)
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
 _M = TypeVar("_M", bound="_Out")
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # model class -> its field names, in order
 # Model class -> the set of its field names, shared by the instances built here: the models
@@ -74,10 +89,10 @@ class _Out(BaseModel):
         if fields_set is None:
             fields_set = _FIELDS_SET[cls] = set(cls.__pydantic_fields__)
         instance = _new(cls)
-        _set(instance, "__dict__", values)
-        _set(instance, "__pydantic_fields_set__", fields_set)
-        _set(instance, "__pydantic_extra__", None)
-        _set(instance, "__pydantic_private__", None)
+        _set_dict(instance, values)
+        _set_fields_set(instance, fields_set)
+        _set_extra(instance, None)
+        _set_private(instance, None)
         return instance
 
 
