@@ -13,11 +13,13 @@ prefetch) over real HTTP, open loop (request i leaves at i / rate whatever the r
 
 Each phase also reports how late the client sent its requests (``send_lag_ms``, p99): when
 that grows, the client, not the server, is what was measured, and the figure says so. When it
-started the server, the benchmark reports the server's resident memory before and after.
+started the server, the benchmark reports the server's resident memory (all its processes)
+before and after.
 
     python benchmarks/bench_service.py                 # 60 s at 100/s, then the ramp: about 2-3 min
     python benchmarks/bench_service.py --quick         # 10/s for 3 s, then 1 s steps to 80/s: about 15 s
     python benchmarks/bench_service.py --no-ramp --rate 200 --duration 10
+    python benchmarks/bench_service.py --workers 2       # the server with two worker processes
     python benchmarks/bench_service.py --url http://127.0.0.1:8080   # a server you started
 
 ``--quick`` (what CI and the docs run) only shows that the service answers under load, at
@@ -71,11 +73,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_server(audit_log: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(audit_log: Path, workers: int) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     command = [sys.executable, "-c", "from twitchrules.cli import main; main()", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--audit-log", str(audit_log),
-               "--log-level", "warning"]
+               "--log-level", "warning", "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -84,22 +86,44 @@ def _start_server(audit_log: Path) -> tuple[subprocess.Popen, str]:
             raise SystemExit(f"the server exited: {process.stderr.read().decode()[-2000:]}")
         try:
             if httpx.get(f"{url}/cds-services", timeout=1).status_code == 200:
-                return process, url
+                if workers == 1:
+                    return process, url
+                if len(_process_tree(process.pid)) > workers:  # the supervisor and each worker
+                    time.sleep(2)  # the other workers' start (each answers a made-up case first)
+                    return process, url
+            time.sleep(0.1)
         except httpx.HTTPError:
             time.sleep(0.1)
     process.terminate()
     raise SystemExit("the server did not start within 30 s")
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``; just ``pid`` elsewhere)."""
+    found, index = [pid], 0
+    while index < len(found):
+        try:
+            tasks = Path(f"/proc/{found[index]}/task").iterdir()
+            found += [int(child) for task in tasks
+                      for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+        index += 1
+    return found
+
+
 def _rss_kib(pid: int) -> int | None:
-    """The resident set size of process ``pid`` in KiB (Linux), else ``None``."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    """The resident set size of process ``pid`` and its descendants (the workers of
+    ``--workers``) in KiB (Linux), else ``None``."""
+    total = None
+    for member in _process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total = (total or 0) + int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 async def _phase(client: httpx.AsyncClient, bodies: list[bytes], rate: float, duration: float) -> dict:
@@ -189,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--url", default=None, help="a running service (loopback only)")
     parser.add_argument("--goal-p99-ms", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes of the server it starts (serve --workers; default 1)")
     args = parser.parse_args(argv)
     if args.rate is None:
         args.rate = 10.0 if args.quick else 100.0
@@ -200,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         args.max_rate = 80.0 if args.quick else 2000.0
     if args.rate <= 0 or not 0 < args.duration <= 600 or not 0 < args.step_seconds <= 600:
         parser.error("--rate must be > 0, --duration and --step-seconds in (0, 600]")
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be in [1, 64]")
     if args.url and urlsplit(args.url).hostname not in LOOPBACK:
         parser.error("--url must be a loopback address (127.0.0.1, localhost, ::1)")
 
@@ -210,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         url = args.url
         if url is None:
-            process, url = _start_server(Path(scratch) / "audit.jsonl")
+            process, url = _start_server(Path(scratch) / "audit.jsonl", args.workers)
             rss["server_rss_start_kib"] = _rss_kib(process.pid)
         try:
             run = asyncio.run(_drive(url, bodies, args))
@@ -227,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     passed = (steady["errors"] == 0 and steady["sent"] > 0) if args.quick else ok  # quick: a smoke run
     figures = {
         "benchmark": "bench_service", "quick": args.quick, "server": url, "distinct_cases": len(bodies),
+        "workers": None if args.url else args.workers,
         "rate_per_s": args.rate, "duration_s": args.duration, "sent": steady["sent"],
         "elapsed_s": steady["elapsed_s"],
         "latency_ms": {key: steady[key] for key in ("p50", "p90", "p99", "max", "mean")},
