@@ -86,7 +86,8 @@ class _Group(click.Group):
             gc.disable()
             # Before the first pydantic model of ours is built (the command's module builds
             # them): skip pydantic's plugin discovery, an entry-point scan of every installed
-            # distribution, 30-40 ms of a one-case process. Only this CLI process and its
+            # distribution (5-8 ms with the development extras installed; more, the more
+            # distributions a machine has). Only this CLI process and its
             # one-case commands: a program importing twitchrules keeps its plugins, and
             # ``PYDANTIC_DISABLE_PLUGINS=`` (set, empty) keeps them for the CLI too.
             os.environ.setdefault(_PYDANTIC_PLUGINS_OFF, "__all__")
