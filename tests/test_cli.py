@@ -120,6 +120,39 @@ def test_evaluate_gives_the_garbage_collector_back() -> None:
     assert gc.isenabled()
 
 
+def test_evaluate_in_process_freezes_nothing() -> None:
+    """Only the console script (``run``), whose process ends with the command, moves what the
+    command made out of the collector's sight; a program calling ``main`` keeps a collector
+    that sees every object."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from twitchrules.cli import main
+
+    frozen = gc.get_freeze_count()
+    done = CliRunner().invoke(main, ["evaluate", str(EXAMPLES / "mark.json"), "--format", "json",
+                                     "--ruleset", str(STARTER)])
+    assert done.exit_code == 0, done.output
+    assert gc.get_freeze_count() == frozen and gc.isenabled()
+
+
+@pytest.mark.parametrize("output_format", ["json", "html", "fhir"])
+def test_console_script_writes_what_main_writes(tmp_path: Path, output_format: str) -> None:
+    """The console script's process, which leaves what it made to the exit, writes the same
+    bytes as ``main`` run in a process of its own: on stdout, and to a file with ``-o``."""
+    arguments = ["evaluate", str(EXAMPLES / "mark.json"), "--format", output_format,
+                 "--ruleset", str(STARTER)]
+    by_main = [sys.executable, "-c", "from twitchrules.cli import main; main()"]
+    expected = subprocess.run([*by_main, *arguments], capture_output=True, timeout=120)
+    assert expected.returncode == 0, expected.stderr
+    done = subprocess.run([EXE, *arguments], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected.stdout and len(done.stdout) > 1000
+    assert run(*arguments, "-o", str(tmp_path / "out")).returncode == 0
+    assert (tmp_path / "out").read_bytes() == expected.stdout
+
+
 def test_evaluate_leaves_pydantic_plugins_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
     """The one-case command turns pydantic's plugins off for its run only, unless the user
     set ``PYDANTIC_DISABLE_PLUGINS`` themselves, and leaves the environment as it found it."""
