@@ -86,11 +86,10 @@ def clips_floor(backend: Any, ruleset: Any, cases: list[Case]) -> tuple[Callable
     return floor, arguments
 
 
-def in_process(engine: str, count: int, seed: int) -> dict[str, Any]:
+def in_process(engine: str, cases: list[Case]) -> dict[str, Any]:
     """The per-case figures, interleaved, in microseconds."""
     ruleset = load_ruleset()
     backend = get_backend(ruleset, engine)
-    cases = [Case.model_validate(case) for case in cohort_cases(count, seed=seed)]
     floor = clips_floor(backend, ruleset, cases)[0] if engine == "clips" else None
     results: list[Any] = [None] * len(cases)
 
@@ -136,8 +135,9 @@ def in_process(engine: str, count: int, seed: int) -> dict[str, Any]:
     return figures
 
 
-def stages(engine: str, count: int, seed: int) -> dict[str, Any]:
-    """The p50 of each step of ``evaluate`` (microseconds), timed in the pipeline's order."""
+def stages(engine: str, cases: list[Case]) -> dict[str, Any]:
+    """The p50 of each step of ``evaluate`` (microseconds), timed in the pipeline's order
+    (``pipeline.evaluate`` and ``conclusions.assemble.build_result``, step by step)."""
     from twitchrules.case.vocabulary import CONTRACT_VERSION
     from twitchrules.conclusions import EngineInfo, Firing, Result, RulesetInfo
     from twitchrules.conclusions.advice import build_notices, build_recommendations
@@ -149,7 +149,6 @@ def stages(engine: str, count: int, seed: int) -> dict[str, Any]:
 
     ruleset = load_ruleset()
     backend = get_backend(ruleset, engine)
-    cases = [Case.model_validate(case) for case in cohort_cases(count, seed=seed)]
     names = ("build_facts", "engine_run", "triage", "differential", "recommendations",
              "checklist", "missing_information", "notices", "trace", "result_models")
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -273,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "load_average": [round(value, 2) for value in os.getloadavg()],
     }
-    figures.update(in_process(engine, count, args.seed))
-    figures.update(stages(engine, count, args.seed))
+    cases = [Case.model_validate(case) for case in cohort_cases(count, seed=args.seed)]
+    figures.update(in_process(engine, cases))
+    figures.update(stages(engine, cases))
     figures.update(processes(runs))
     figures["ratios"] = ratios(figures)
     width = max(len(name) for name in figures)
