@@ -201,3 +201,21 @@ def test_capped_search_reaches_each_goal_before_other_ways_to_it() -> None:
     assert capped.search.capped and not full.search.capped
     assert _single(capped, "sodium_mmol_l", 133).triage_after == "monitor"
     assert {item.triage_after for item in capped.what_if} == {item.triage_after for item in full.what_if}
+
+
+def test_lower_level_findings_are_not_called_conflicting() -> None:
+    """Mark: RF-WEAKNESS sets prompt, RF-WORSENING (twitching getting worse) monitor. The
+    worsening is found too, but it does not argue against prompt: it is listed as pointing to
+    a lower level, and nothing is called conflicting with the triage."""
+    mark = json.loads((Path(twitchrules.__file__).parent.parent.parent / "examples" / "mark.json")
+                      .read_text(encoding="utf-8"))
+    explanation = explain(mark)
+    assert explanation.triage.level == "prompt"
+    assert explanation.triage.conflicting == []
+    assert "twitching getting worse" in explanation.triage.lower_level
+    assert not set(explanation.triage.lower_level) & set(explanation.triage.supporting)
+    text = CliRunner().invoke(main, ["explain", "mark.json"]).output
+    why_prompt = text.split("Why prompt:")[1].split("Why ")[0]
+    assert "conflicting" not in why_prompt
+    assert "also found, pointing to a lower level: " in why_prompt
+    assert "twitching getting worse" in why_prompt.split("lower level: ")[1]

@@ -104,15 +104,15 @@ def _triage_grounds(result: Result, state: CaseState) -> TriageGrounds:
                           for phrase in _phrases(matched[rule_id], ruleset)])
     lower = [rule.id for rule in fired_rules(result, ruleset)
              if rule.triage and level_rank(rule.triage["level"]) < level_rank(level)]
-    conflicting = _unique([phrase for rule_id in lower
-                           for phrase in _phrases(matched[rule_id], ruleset)
-                           if phrase not in supporting])
+    outweighed = _unique([phrase for rule_id in lower
+                          for phrase in _phrases(matched[rule_id], ruleset)
+                          if phrase not in supporting])
 
     def sets_triage(rule: Rule) -> bool:
         return rule.triage is not None and rule.triage["level"] != level
 
     return TriageGrounds(level=level, label=ruleset.vocabulary.level(level).label,
-                         supporting=supporting, conflicting=conflicting,
+                         supporting=supporting, conflicting=[], lower_level=outweighed,
                          unconfirmed=_missing_for(result, ruleset, sets_triage),
                          rules=list(result.triage.rules))
 

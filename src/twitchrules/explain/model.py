@@ -36,10 +36,18 @@ class Grounds(_Out):
 
 
 class TriageGrounds(Grounds):
-    """Why the triage is at its level."""
+    """Why the triage is at its level.
+
+    The level is the highest any fired rule sets, so nothing found argues against it:
+    ``conflicting`` is always empty here. Findings behind fired rules that set a lower level
+    are in ``lower_level``: they were found too, but are outweighed, not contrary.
+    """
 
     level: str
     label: str
+    lower_level: list[str] = Field(
+        description="Findings behind fired rules that set a lower level (outweighed by this "
+        "one, not against it).")
 
 
 class ConditionGrounds(Grounds):

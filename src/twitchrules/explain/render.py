@@ -7,7 +7,7 @@ from ..outputs.html import citations
 from ..outputs.reading import read_result, ruleset_of
 from ..ruleset.model import Ruleset
 from ..templates import render_page
-from .model import Explanation, Grounds, NearMiss
+from .model import Explanation, Grounds, NearMiss, TriageGrounds
 
 EXPLAIN_FORMATS: tuple[str, ...] = ("text", "json", "html")
 """The formats ``render_explanation`` writes."""
@@ -38,8 +38,11 @@ def _words(items: list[str]) -> str:
 
 
 def _grounds(grounds: Grounds) -> list[str]:
-    return [f"    supporting: {_words(grounds.supporting)}",
-            f"    conflicting: {_words(grounds.conflicting)}",
+    if isinstance(grounds, TriageGrounds):  # nothing argues against the highest level
+        middle = f"    also found, pointing to a lower level: {_words(grounds.lower_level)}"
+    else:
+        middle = f"    conflicting: {_words(grounds.conflicting)}"
+    return [f"    supporting: {_words(grounds.supporting)}", middle,
             f"    not known, would matter: {_words(grounds.unconfirmed)}"]
 
 
