@@ -88,6 +88,24 @@ def test_missing_file_exit_2() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_folder_as_case_is_named_a_folder(tmp_path: Path) -> None:
+    """A folder given as CASE is refused as a folder (exit 2), not as a missing file."""
+    done = run("evaluate", str(tmp_path))
+    assert done.returncode == 2
+    assert "is a folder, not a file" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_bundled_example_by_bare_name(tmp_path: Path) -> None:
+    """A bundled example is found by its name with or without ``.json`` (from any folder),
+    and both give the bytes the file itself gives."""
+    by_file = run("evaluate", str(EXAMPLES / "mark.json"), "--format", "json", cwd=tmp_path)
+    by_name = run("evaluate", "mark", "--format", "json", cwd=tmp_path)
+    by_file_name = run("evaluate", "mark.json", "--format", "json", cwd=tmp_path)
+    assert by_file.returncode == by_name.returncode == by_file_name.returncode == 0
+    assert by_name.stdout == by_file.stdout == by_file_name.stdout
+
+
 def test_output_file_written_on_success(tmp_path: Path) -> None:
     """-o writes the result to a file and nothing to stdout."""
     out = tmp_path / "result.json"

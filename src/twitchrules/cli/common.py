@@ -35,11 +35,21 @@ def read_input(source: str, *, param_hint: str, fallback: Path | None = None) ->
     if source == "-":
         return sys.stdin.buffer.read()
     path = Path(source)
-    if not path.is_file() and fallback is not None and (fallback / source).is_file():
-        path = fallback / source
+    if not path.exists() and fallback is not None:
+        # a bundled example by its file name or its bare name: mark.json or mark
+        for name in (source, f"{source}.json"):
+            if (fallback / name).is_file():
+                path = fallback / name
+                break
+    if path.is_dir():
+        raise click.BadParameter(f"{source} is a folder, not a file", param_hint=param_hint)
     if not path.is_file():
         raise click.BadParameter(f"no such file: {source}", param_hint=param_hint)
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {source}: {error.strerror}",
+                                 param_hint=param_hint) from None
 
 
 def case_options(formats: Sequence[str], format_help: str) -> Callable[[FC], FC]:
