@@ -94,7 +94,8 @@ def test_answers_no_and_unknown_until_nothing_can_change(tmp_path: Path) -> None
     texts = {ruleset.vocabulary.question(name): name for name in ruleset.input_names.values()}
     terminal = Terminal("interview", str(path))
     asked = []
-    stop = "Nothing left to ask could change the triage."
+    stop = "Nothing more to ask; answered unknown, these could still change the triage:"
+    unknown = []
     for _ in range(len(texts)):
         before = terminal.expect("]: ", stop)
         if terminal.seen.startswith(stop):
@@ -104,8 +105,18 @@ def test_answers_no_and_unknown_until_nothing_can_change(tmp_path: Path) -> None
         assert name is not None, before
         asked.append(name)
         fact = next(f for f, n in ruleset.input_names.items() if n == name)
-        terminal.type("no" if ruleset.catalogue[fact].type == "boolean" else "unknown")
+        boolean = ruleset.catalogue[fact].type == "boolean"
+        terminal.type("no" if boolean else "unknown")
+        if not boolean:
+            unknown.append(name)
+    assert unknown, "a number was asked and answered unknown"
     terminal.expect(stop)
+    listed = terminal.expect("\n")  # the line goes on with the inputs left unknown
+    # what is named are inputs answered unknown, by their labels
+    labels = {ruleset.vocabulary.label(name) for name in unknown}
+    named = listed[len(stop):].strip().rstrip(".").split("; ")
+    assert named and set(named) <= labels, (named, labels)
+    assert "Nothing left to ask could change the triage." not in terminal.seen
     assert "Triage: SELF-CARE" in terminal.expect("For the auditor")
     assert terminal.close() == 0
     assert asked[0] == first.input and len(set(asked)) == len(asked)

@@ -26,7 +26,9 @@ from .common import engine_option, read_case, ruleset_option
 
 _YES, _NO, _UNKNOWN = {"yes", "y"}, {"no", "n"}, {"unknown", "u", "?", ""}
 STOP_LINE = "Nothing left to ask could change the triage."
-"""The line the interview prints before the result."""
+"""The line the interview prints before the result when no unknown input could change it."""
+LEFT_UNKNOWN = "Nothing more to ask; answered unknown, these could still change the triage:"
+"""The line before the result when questions answered "unknown" could still change it."""
 
 
 def _choice(prompt: str, options: tuple[str, ...], default: str | None = None) -> str:
@@ -152,6 +154,10 @@ def interview_command(case: str | None, ruleset_spec: str | None, engine: str | 
                 click.echo(f"  {location}: {message}")
             continue
         data = changed
-    click.echo(STOP_LINE)
+    still_open = [question.input for question in questions_for(result, ruleset).triage_questions]
+    if still_open:  # all of them answered unknown: the triage may change when they are known
+        click.echo(f"{LEFT_UNKNOWN} {'; '.join(ruleset.vocabulary.label(name) for name in still_open)}.")
+    else:
+        click.echo(STOP_LINE)
     click.echo("")
     click.echo(render_text(result, ruleset), nl=False)
