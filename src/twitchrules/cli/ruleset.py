@@ -24,7 +24,7 @@ from ..ruleset.load import load_ruleset, prepared_form, prepared_path
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
 from ..ruleset.regulatory import REPORT_FORMATS, REPORT_KINDS, render_pack
 from ..ruleset.release import check_archive, release_ruleset
-from ..ruleset.reviews import DECISIONS, read_reviews, record_review, reviews_path
+from ..ruleset.reviews import DECISIONS, read_reviews, record_review, review_head_path, reviews_path
 from ..ruleset.sources import resolve_ruleset
 from ..ruleset.statics import STATIC_FORMATS, check_ruleset, render_static
 from ..ruleset.testing import load_case_files, tests_folder
@@ -69,7 +69,7 @@ def validate_command(path: Path | None, output_format: str) -> None:
         count = len(lock.get("releases", {}))
         releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
     log = reviews_path(ruleset)
-    if log is not None and log.is_file():
+    if log is not None and (log.is_file() or review_head_path(log).is_file()):
         releases += f"; review log intact ({len(read_reviews(log))} entries)"
     report = check_ruleset(ruleset)
     if output_format == "json":
@@ -263,8 +263,10 @@ def review_command(rule_id: str, by: str, role: str, decision: str, note: str | 
     """Record a reviewer's decision on RULE_ID's current content in the folder's reviews.jsonl.
 
     The entry (who, role, when in UTC, decision, note, the rule's version and content sha256)
-    is appended; the log is never rewritten. ``ruleset audit`` shows each rule's latest
-    review and whether the rule changed since. Exit 2 on an unknown rule or an edited log.
+    is appended, sealed by its own sha256 and chained to the entry before it, and
+    reviews.head.json records the log's new end; the log is never rewritten. ``ruleset audit``
+    shows each rule's latest review and whether the rule changed since. Exit 2 on an unknown
+    rule or an edited log.
     """
     ruleset = load_ruleset(_target(folder))
     review = record_review(ruleset, rule_id, by, role, decision, note)

@@ -27,9 +27,10 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 RELEASES = "releases"
 """The folder of a ruleset folder that holds its archived releases."""
 
-RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl"})
+RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl", "reviews.head.json"})
 """Entries of a ruleset folder that are not rules: archived releases, the ruleset's own test
-cases, its hazard log and its review log. They are never merged into the ruleset."""
+cases, its hazard log and its review log (with the head that anchors its end). They are
+never merged into the ruleset."""
 
 
 _CACHE_FORMAT = "1"
