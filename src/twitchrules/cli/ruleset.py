@@ -207,7 +207,8 @@ def _progress_bar(items: Iterable[Any]) -> Iterator[Any]:
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
               help="Exit 1 when fewer than PERCENT of the rules fired (implies --coverage).")
 @click.option("--format", "coverage_format", type=click.Choice(COVERAGE_FORMATS), default="text",
-              show_default=True, help="How to print the coverage (json: documented keys).")
+              show_default=True, help="How to print the coverage (json: documented keys, alone on "
+                                      "stdout, the summary on stderr; implies --coverage).")
 def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | None, show_coverage: bool,
                  min_coverage: float | None, coverage_format: str) -> None:
     """Run the ruleset's expected-outcome case files (its tests/ folder) and report every failure.
@@ -216,11 +217,14 @@ def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | Non
     bundled ruleset). For each failing case, prints what it expected against what the result
     shows (triage, differential, recommendations, checklist, missing information, notices).
     Exit 1 on any failure, or when coverage is below --min-coverage; 2 on a bad case file.
+    With --format json, standard output carries the coverage JSON only: the failures and the
+    summary line go to standard error.
     """
     report = run_ruleset_tests(ruleset_spec, cases, engine, progress=_progress_bar)
-    click.echo(render_suite(report), nl=False)
+    as_json = coverage_format == "json"
+    click.echo(render_suite(report), nl=False, err=as_json)  # stdout is the JSON's alone
     below = min_coverage is not None and report.coverage.share < min_coverage
-    if show_coverage or min_coverage is not None:
+    if show_coverage or min_coverage is not None or as_json:
         click.echo(render_coverage(report.coverage, coverage_format), nl=False)
         if below:
             click.echo(f"coverage {report.coverage.share:.1f}% is below --min-coverage {min_coverage:g}%",
