@@ -125,3 +125,41 @@ def test_anchor_without_alias_still_loads(tmp_path: Path) -> None:
     header = target / "ruleset.yaml"
     header.write_text(header.read_text().replace("name: twitching", "name: &n twitching", 1))
     assert load_ruleset(target).name == "twitching"
+
+
+def test_a_ruleset_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """A Latin-1 ruleset file is exit 2 naming the file and the byte (validate, evaluate), no traceback."""
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: x\n\xe9\n")
+    needle = "latin.yaml: is not UTF-8 text (byte 0xe9 at offset 8, line 2)"
+    assert_refused(run("ruleset", "validate", str(latin)), needle)
+    assert_refused(run("evaluate", str(EXAMPLES / "mark.json"), "--ruleset", str(latin)), needle)
+
+
+def test_a_rule_file_hazard_log_or_lock_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """A non-UTF-8 file of a ruleset folder, its hazard log or its lock is a RulesetError naming the file."""
+    from twitchrules.ruleset.hazards import load_hazards
+    from twitchrules.ruleset.lock import read_lock
+
+    target = hostile_copy(tmp_path, "latin")
+    rules = target / "rules" / "20-red-flags.yaml"
+    rules.write_bytes(rules.read_bytes().replace(b"muscle_wasting", b"muscle_w\xe4sting", 1))
+    with pytest.raises(RulesetError, match=r"rules/20-red-flags.yaml: is not UTF-8 text \(byte 0xe4"):
+        load_ruleset(target)
+    hazards = tmp_path / "hazards.yaml"
+    hazards.write_bytes(b"format: 1\nhazards:\n- id: \"\xe9\"\n")
+    with pytest.raises(RulesetError, match=r"hazards.yaml: is not UTF-8 text \(byte 0xe9 at offset 26, line 3"):
+        load_hazards(hazards)
+    lock = tmp_path / "latin.lock.json"
+    lock.write_bytes(b'{"ruleset": "\xe9"}')
+    with pytest.raises(RulesetError, match="latin.lock.json: cannot be read as JSON: .*position 13"):
+        read_lock(lock)
+
+
+def test_a_ruleset_with_windows_line_endings_loads_the_same(tmp_path: Path) -> None:
+    """Reading the bytes as UTF-8 keeps text mode's newlines: CRLF files give the same ruleset sha256."""
+    target = tmp_path / "crlf"
+    shutil.copytree(STARTER, target)
+    for file in target.rglob("*.yaml"):
+        file.write_bytes(file.read_bytes().replace(b"\n", b"\r\n"))
+    assert load_ruleset(target).sha256 == load_ruleset(STARTER).sha256

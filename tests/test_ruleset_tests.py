@@ -69,9 +69,26 @@ def test_min_coverage_fails_and_names_never_fired_rules(tmp_path: Path) -> None:
     assert "is below --min-coverage 100%" in err
     code, out, _ = cli("ruleset", "test", str(folder), "--coverage", "--format", "json")
     assert code == 0
-    coverage = json.loads(out[out.index("{"):])
+    coverage = json.loads(out)
     assert {"id": rule_id, "title": title} in coverage["never_fired"]
     assert coverage["coverage_percent"] < 100
+
+
+def test_coverage_json_is_alone_on_stdout(tmp_path: Path) -> None:
+    """With --format json, stdout is one JSON document; the summary and any failure go to stderr."""
+    folder = bundled_copy(tmp_path)
+    code, out, err = cli("ruleset", "test", str(folder), "--coverage", "--format", "json")
+    assert code == 0 and json.loads(out)["coverage_percent"] == 100
+    assert " passed, 0 failed" in err and "passed" not in out
+    code, out, _ = cli("ruleset", "test", str(folder), "--format", "json")  # json implies --coverage
+    assert code == 0 and "never_fired" in json.loads(out)
+    path = _case_file(folder, "mark-full-history")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["expect"]["triage"] = "self-care" if data["expect"]["triage"] != "self-care" else "urgent"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, out, err = cli("ruleset", "test", str(folder), "--min-coverage", "100", "--format", "json")
+    assert code == 1 and "mark-full-history" in err and "1 failed" in err
+    json.loads(out)
 
 
 def test_a_bad_case_file_is_exit_2_naming_file_and_field(tmp_path: Path) -> None:

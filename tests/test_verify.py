@@ -178,6 +178,74 @@ def test_a_changed_batch_line_is_named(tmp_path: Path) -> None:
     assert any(d["path"] == "triage.level" for d in failure["verification"]["differences"])
 
 
+def test_a_dropped_result_line_fails_and_is_named(tmp_path: Path) -> None:
+    """A valid case line with no result line is a missing result: exit 1, named by line and id."""
+    cases, results_path, results = _batch_files(tmp_path)
+    results_path.write_text("".join(json.dumps(r) + "\n" for r in results[1:]), encoding="utf-8")
+    code, out, _ = cli("verify", str(results_path), str(cases))
+    assert code == 1
+    assert "line 1 (id 'a'): no result: the case is valid" in out
+    assert "1 case lines refused by the batch, 1 case lines with no result" in out
+    code, out, _ = cli("verify", str(results_path), str(cases), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and not report["ok"]
+    assert (report["missing"], report["refused"], report["reproduced"]) == (1, 1, 2)
+    assert [(f["line"], f["id"]) for f in report["failures"]] == [(1, "a")]
+
+
+def test_a_dropped_last_result_line_fails(tmp_path: Path) -> None:
+    """A valid case line after the last result line, with no result, is missing too."""
+    cases, results_path, results = _batch_files(tmp_path)
+    results_path.write_text("".join(json.dumps(r) + "\n" for r in results[:2]), encoding="utf-8")
+    code, out, _ = cli("verify", str(results_path), str(cases))
+    assert code == 1 and "line 5 (id 4): no result" in out
+
+
+def test_a_valid_case_line_the_refused_file_names_counts_as_refused(tmp_path: Path) -> None:
+    """A valid case line with no result is refused, not missing, when the batch's refused file names it."""
+    cases, results_path, results = _batch_files(tmp_path)
+    results_path.write_text("".join(json.dumps(r) + "\n" for r in results[1:]), encoding="utf-8")
+    refused = tmp_path / "results.refused.jsonl"
+    refused.write_text(json.dumps({"line": 1, "id": "a", "errors": [{"field": "engine", "message": "x"}]})
+                       + "\n", encoding="utf-8")
+    code, out, err = cli("verify", str(results_path), str(cases), "--refused", str(refused))
+    assert code == 0, out + err
+    assert "2 case lines refused by the batch, 0 case lines with no result" in out
+
+
+def test_a_result_line_the_refused_file_also_names_fails(tmp_path: Path) -> None:
+    """A line with a result that the refused file names too is a contradiction: exit 1, named."""
+    cases, results_path, _ = _batch_files(tmp_path)
+    refused = tmp_path / "results.refused.jsonl"
+    refused.write_text(json.dumps({"line": 2, "id": None, "errors": []}) + "\n", encoding="utf-8")
+    code, out, _ = cli("verify", str(results_path), str(cases), "--refused", str(refused))
+    assert code == 1 and "line 2: has a result and the refused file names it too" in out
+
+
+def test_a_refused_file_not_of_a_batch_is_bad_input(tmp_path: Path) -> None:
+    """A --refused file whose line is not a batch's refusal is exit 2 naming the file and line."""
+    cases, results_path, _ = _batch_files(tmp_path)
+    refused = tmp_path / "other.jsonl"
+    refused.write_text('{"line": 1}\n', encoding="utf-8")
+    code, _, err = cli("verify", str(results_path), str(cases), "--refused", str(refused))
+    assert code == 2 and "other.jsonl: line 1" in err
+
+
+def test_a_real_batch_with_a_line_dropped_fails(tmp_path: Path) -> None:
+    """A line removed from what `twitchrules batch` wrote fails verify, with or without its refused file."""
+    cases = tmp_path / "cohort.jsonl"
+    assert cli("synth", "12", "--seed", "1", "-o", str(cases))[0] == 0
+    results = tmp_path / "results.jsonl"
+    code, _, err = cli("batch", str(cases), "-o", str(results), "--workers", "1")
+    assert code == 0, err
+    kept = results.read_text(encoding="utf-8").splitlines(keepends=True)
+    dropped = tmp_path / "dropped.jsonl"
+    dropped.write_text("".join(kept[:4] + kept[5:]), encoding="utf-8")
+    for extra in ((), ("--refused", str(tmp_path / "results.refused.jsonl"))):
+        code, out, _ = cli("verify", str(dropped), str(cases), *extra)
+        assert code == 1 and "line 5" in out and "1 case lines with no result" in out, out
+
+
 def test_a_batch_result_with_no_case_line_is_bad_input(tmp_path: Path) -> None:
     """A result line pointing past the cases file is exit 2 naming the line."""
     cases, results_path, results = _batch_files(tmp_path)

@@ -2,8 +2,9 @@
 
 ``vocabulary`` holds the contract's words; ``model`` the strict pydantic ``Case``;
 ``reading`` turns JSON text or a mapping into a ``Case`` (or a ``CaseError`` naming every
-field); ``facts`` turns a ``Case`` into the flat facts of one evaluation; ``synthetic``
-draws seeded valid cases for tests and benchmarks.
+field); ``records`` reads one line of a JSON-lines cases file (a case, or ``{"id", "case"}``)
+the same way for ``batch`` and ``verify``; ``facts`` turns a ``Case`` into the flat facts of
+one evaluation; ``synthetic`` draws seeded valid cases for tests and benchmarks.
 
 May import: ``twitchrules.errors`` only. Nothing here knows about rulesets, engines or
 outputs (``facts`` takes the ruleset's prepared ``FactDefinitions`` as plain data).

@@ -24,7 +24,7 @@ from ..ruleset.load import load_ruleset, prepared_form, prepared_path
 from ..ruleset.lock import check_lock, default_lock_path, lock_ruleset, read_lock
 from ..ruleset.regulatory import REPORT_FORMATS, REPORT_KINDS, render_pack
 from ..ruleset.release import check_archive, release_ruleset
-from ..ruleset.reviews import DECISIONS, read_reviews, record_review, reviews_path
+from ..ruleset.reviews import DECISIONS, read_reviews, record_review, review_head_path, reviews_path
 from ..ruleset.sources import resolve_ruleset
 from ..ruleset.statics import STATIC_FORMATS, check_ruleset, render_static
 from ..ruleset.testing import load_case_files, tests_folder
@@ -69,7 +69,7 @@ def validate_command(path: Path | None, output_format: str) -> None:
         count = len(lock.get("releases", {}))
         releases = f"; {count} archived release{'s' if count != 1 else ''} intact"
     log = reviews_path(ruleset)
-    if log is not None and log.is_file():
+    if log is not None and (log.is_file() or review_head_path(log).is_file()):
         releases += f"; review log intact ({len(read_reviews(log))} entries)"
     report = check_ruleset(ruleset)
     if output_format == "json":
@@ -207,7 +207,8 @@ def _progress_bar(items: Iterable[Any]) -> Iterator[Any]:
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
               help="Exit 1 when fewer than PERCENT of the rules fired (implies --coverage).")
 @click.option("--format", "coverage_format", type=click.Choice(COVERAGE_FORMATS), default="text",
-              show_default=True, help="How to print the coverage (json: documented keys).")
+              show_default=True, help="How to print the coverage (json: documented keys, alone on "
+                                      "stdout, the summary on stderr; implies --coverage).")
 def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | None, show_coverage: bool,
                  min_coverage: float | None, coverage_format: str) -> None:
     """Run the ruleset's expected-outcome case files (its tests/ folder) and report every failure.
@@ -216,11 +217,14 @@ def test_command(ruleset_spec: str | None, cases: Path | None, engine: str | Non
     bundled ruleset). For each failing case, prints what it expected against what the result
     shows (triage, differential, recommendations, checklist, missing information, notices).
     Exit 1 on any failure, or when coverage is below --min-coverage; 2 on a bad case file.
+    With --format json, standard output carries the coverage JSON only: the failures and the
+    summary line go to standard error.
     """
     report = run_ruleset_tests(ruleset_spec, cases, engine, progress=_progress_bar)
-    click.echo(render_suite(report), nl=False)
+    as_json = coverage_format == "json"
+    click.echo(render_suite(report), nl=False, err=as_json)  # stdout is the JSON's alone
     below = min_coverage is not None and report.coverage.share < min_coverage
-    if show_coverage or min_coverage is not None:
+    if show_coverage or min_coverage is not None or as_json:
         click.echo(render_coverage(report.coverage, coverage_format), nl=False)
         if below:
             click.echo(f"coverage {report.coverage.share:.1f}% is below --min-coverage {min_coverage:g}%",
@@ -263,8 +267,10 @@ def review_command(rule_id: str, by: str, role: str, decision: str, note: str | 
     """Record a reviewer's decision on RULE_ID's current content in the folder's reviews.jsonl.
 
     The entry (who, role, when in UTC, decision, note, the rule's version and content sha256)
-    is appended; the log is never rewritten. ``ruleset audit`` shows each rule's latest
-    review and whether the rule changed since. Exit 2 on an unknown rule or an edited log.
+    is appended, sealed by its own sha256 and chained to the entry before it, and
+    reviews.head.json records the log's new end; the log is never rewritten. ``ruleset audit``
+    shows each rule's latest review and whether the rule changed since. Exit 2 on an unknown
+    rule or an edited log.
     """
     ruleset = load_ruleset(_target(folder))
     review = record_review(ruleset, rule_id, by, role, decision, note)

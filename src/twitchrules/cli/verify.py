@@ -61,14 +61,19 @@ def _verification_dict(verification: Verification) -> dict[str, Any]:
 @click.argument("files", nargs=-1, metavar="RESULT.json CASE.json")
 @click.option("--audit", "audit_log", type=_FILE, default=None, metavar="LOG",
               help="Check the service audit log's entries of CASE.json (found by its canonical sha256).")
+@click.option("--refused", "refused_file", type=_FILE, default=None, metavar="REFUSED.jsonl",
+              help="With a batch results file: the batch's refused file; the case lines it names "
+                   "count as refused, not as missing results.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def verify_command(files: tuple[str, ...], audit_log: Path | None, output_format: str) -> None:
+def verify_command(files: tuple[str, ...], audit_log: Path | None, refused_file: Path | None,
+                   output_format: str) -> None:
     """Reproduce a past decision: re-run the case on the ruleset and engine the result names.
 
     RESULT.json is what `twitchrules evaluate --format json` printed; the ruleset is found in
     the archive by the sha256 it records. RESULT may also be a batch results file
-    (`twitchrules batch`) with CASE its cases file: every line is checked. With --audit LOG,
+    (`twitchrules batch`) with CASE its cases file: every line is checked, and a case line with
+    no result fails the run unless it is not a valid case or --refused names it. With --audit LOG,
     give only CASE.json: its entries in the service audit log are checked (triage and fired
     rules). Exit 0 when reproduced exactly, 1 when not (every differing field is listed), 2 on
     bad input.
@@ -78,6 +83,8 @@ def verify_command(files: tuple[str, ...], audit_log: Path | None, output_format
         usage = "CASE.json (with --audit LOG)" if audit_log is not None else "RESULT.json CASE.json"
         raise click.UsageError(f"expected {usage}, got {len(files)} argument(s)")
     if audit_log is not None:
+        if refused_file is not None:
+            raise click.UsageError("--refused goes with a batch results file, not with --audit")
         case = case_from_json(read_input(files[0], param_hint="CASE.json"))
         check = verify_audit(audit_log, case)
         if output_format == "json":
@@ -94,10 +101,11 @@ def verify_command(files: tuple[str, ...], audit_log: Path | None, output_format
     if _is_batch(result_path):
         if not Path(case_arg).is_file():
             raise click.BadParameter(f"no such file: {case_arg}", param_hint="CASES.jsonl")
-        report = verify_batch(result_path, case_arg)
+        report = verify_batch(result_path, case_arg, refused=refused_file)
         if output_format == "json":
             summary = {key: getattr(report, key) for key in (
-                "results", "cases", "checked", "reproduced", "differing", "not_found", "refused", "problems")}
+                "results", "cases", "checked", "reproduced", "differing", "not_found", "refused", "missing",
+                "problems")}
             summary["ok"] = report.ok
             summary["notes"] = report.notes
             summary["failures"] = [{"line": f.line, "id": f.id, "problem": f.problem,
@@ -107,6 +115,8 @@ def verify_command(files: tuple[str, ...], audit_log: Path | None, output_format
         else:
             click.echo(render_batch(report), nl=False)
         sys.exit(0 if report.ok else 1)
+    if refused_file is not None:
+        raise click.UsageError("--refused goes with a batch results file, not with one result")
     try:
         recorded = parse_json(result_path.read_bytes())
     except JsonProblem as problem:

@@ -3,8 +3,8 @@
 A line is a case, or ``{"id": ..., "case": {...}}`` so results can be joined back to a
 record. Lines are numbered from 1 as a text editor counts them; blank lines are skipped
 (and keep their number). The reader hands on raw bytes: each line is parsed where it is
-evaluated (``parse_record``), by the same strict reader as ``twitchrules evaluate``, so a bad
-line gets the same field-naming errors.
+evaluated (``parse_record``, from ``twitchrules.case.records``), by the same strict reader as
+``twitchrules evaluate``, so a bad line gets the same field-naming errors.
 
 Nothing here holds more than one chunk: a file of any length streams through.
 """
@@ -20,20 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from ..case import Case, case_from_mapping
-from ..case.reading import JsonProblem, parse_json
-from ..errors import CaseError, ReplayError
+from ..case.records import RecordId
+from ..errors import ReplayError
 
-RecordId = str | int | None
-"""The id a record gives itself (``{"id": ..., "case": ...}``), or ``None``."""
-
-ENVELOPE_KEYS: tuple[str, ...] = ("id", "case")
-"""The keys of a line that wraps its case with an id."""
-
-MAX_LINE_BYTES = 1_000_000
-"""Longest line accepted (a case is a few kilobytes); a longer one is refused by number."""
+__all__ = ["Chunk", "InputSource", "RecordId", "chunked"]
 
 
 @dataclass(frozen=True)
@@ -127,45 +119,3 @@ def chunked(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[Chunk]:
             batch = []
     if batch:
         yield Chunk(index, tuple(batch))
-
-
-def parse_record(text: bytes) -> tuple[RecordId, Case]:
-    """One input line -> its id (or ``None``) and its validated ``Case``; ``CaseError`` otherwise.
-
-    The errors are those of ``twitchrules evaluate`` for the same case (locations relative
-    to the case), plus ``id`` and unknown envelope keys for a ``{"id", "case"}`` line.
-    """
-    if len(text) > MAX_LINE_BYTES:
-        raise CaseError([("case", f"the line is {len(text)} bytes long (at most {MAX_LINE_BYTES})")])
-    try:
-        document: Any = parse_json(text)
-    except JsonProblem as problem:
-        raise CaseError([(problem.location or "case", problem.message)]) from None
-    if not (isinstance(document, dict) and "case" in document):
-        return None, case_from_mapping(document)
-    problems = [(str(key), f"'{key}' is not a known key of a line with an id (known: id, case)")
-                for key in document if key not in ENVELOPE_KEYS]
-    record_id = document.get("id")
-    if record_id is not None and (isinstance(record_id, bool) or not isinstance(record_id, (str, int))):
-        problems.append(("id", "must be a string or an integer"))
-        record_id = None
-    try:
-        case = case_from_mapping(document["case"])
-    except CaseError as error:
-        problems.extend(error.problems)
-    if problems:
-        raise CaseError(problems)
-    return record_id, case
-
-
-def envelope_id(text: bytes) -> RecordId:
-    """The id of a line that failed to parse as a record, where one can still be read."""
-    try:
-        document = parse_json(text)
-    except JsonProblem:
-        return None
-    if isinstance(document, dict):
-        value = document.get("id")
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return value
-    return None

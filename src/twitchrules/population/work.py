@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..case import build_facts
+from ..case.records import envelope_id, parse_record
 from ..engine import choose_engine, get_backend
 from ..errors import CaseError, EngineError, ReplayError, RulesetError
 from ..pipeline import evaluate
@@ -28,7 +29,7 @@ from ..ruleset import Ruleset, ruleset_from_document
 from ..ruleset.coverage import rule_ids
 from ..version import __version__
 from .delta import CaseDelta, compare_results
-from .lines import Chunk, envelope_id, parse_record
+from .lines import Chunk
 
 
 @dataclass(frozen=True)

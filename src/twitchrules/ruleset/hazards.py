@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RulesetError
+from .load import read_utf8
 from .model import Ruleset
 
 HAZARDS_FILE = "hazards.yaml"
@@ -69,10 +70,10 @@ def load_hazards(path: str | Path) -> list[Hazard]:
     path = Path(path)
     from .yaml_reader import YamlProblem, read_yaml  # PyYAML only when a hazard log is read
 
-    try:
-        document = read_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return []
+    try:
+        document = read_yaml(read_utf8(path, str(path)))
     except (OSError, YamlProblem) as error:
         raise RulesetError([(str(path), f"cannot be read: {error}")]) from None
     if not isinstance(document, dict) or document.get("format") != 1 or not isinstance(

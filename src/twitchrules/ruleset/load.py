@@ -27,9 +27,10 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 RELEASES = "releases"
 """The folder of a ruleset folder that holds its archived releases."""
 
-RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl"})
+RESERVED = frozenset({RELEASES, "tests", "hazards.yaml", "reviews.jsonl", "reviews.head.json"})
 """Entries of a ruleset folder that are not rules: archived releases, the ruleset's own test
-cases, its hazard log and its review log. They are never merged into the ruleset."""
+cases, its hazard log and its review log (with the head that anchors its end). They are
+never merged into the ruleset."""
 
 
 _CACHE_FORMAT = "1"
@@ -39,11 +40,27 @@ MAX_DEPTH = MAX_JSON_DEPTH
 """Deepest nesting of mappings and lists a ruleset document may have (the bundled one needs 12)."""
 
 
-def _read_document(path: Path, display: str) -> Any:
+def read_utf8(path: Path, display: str) -> str:
+    """A ruleset file's text, its newlines read as text mode reads them; ``RulesetError`` if it cannot be.
+
+    A file that is not UTF-8 is refused naming the file and the offset, line and value of its
+    first bad byte, never with a ``UnicodeDecodeError``.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise RulesetError([(display, f"cannot be read: {error.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise RulesetError([(display, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset "
+                             f"{error.start}, line {line}); a ruleset file must be UTF-8")]) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_document(path: Path, display: str) -> Any:
+    text = read_utf8(path, display)
     try:
         if path.suffix == ".json":
             return parse_json(text)

@@ -67,7 +67,7 @@ def read_lock(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise LockError([(str(path), "no lock file (create it with: twitchrules ruleset lock)")]
                         ) from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:  # ValueError: bad JSON, or text that is not UTF-8
         raise LockError([(str(path), f"cannot be read as JSON: {error}")]) from None
     problems = []
     if not isinstance(lock, dict) or lock.get("lock_format") != LOCK_FORMAT:

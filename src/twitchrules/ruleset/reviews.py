@@ -4,9 +4,18 @@ A review names the rule, the exact content it approved or rejected (the rule's v
 the sha256 of its canonical JSON, the hash the lock records), who (``by``, ``role``), when
 (UTC) and the decision, with an optional note. The log lives beside the rules as
 ``reviews.jsonl`` (the loader never merges it into the ruleset, so a review never changes the
-ruleset's hash). Each line carries the sha256 of the line before it, so an edited, removed
-or reordered line breaks the chain and ``ruleset validate`` names it: entries can only be
-added.
+ruleset's hash). Each entry seals itself: its ``sha256`` is that of its own canonical JSON
+(every other field, ``previous_sha256`` included), and ``previous_sha256`` is the ``sha256``
+of the entry before it. So an edited entry (the last one too) no longer matches its own
+hash, and a removed or reordered entry breaks the chain; ``ruleset validate`` names the line.
+
+The end of the log is anchored by ``reviews.head.json`` beside it, which ``ruleset review``
+rewrites with every entry it appends: ``{"entries": N, "sha256": <the last entry's sha256>}``.
+A log that ends before the head (its last entries removed), after it (lines appended by
+hand, or a review interrupted between its two writes) or at another entry is refused too.
+What no check here can see is a log and a head rewritten together, every hash recomputed:
+the chain is evidence against accidental and careless changes, not a signature; the
+version history of the folder (git) is the record against deliberate ones.
 
 A review is never inferred: the rule files keep ``status: draft, reviewer: null`` and the
 audit shows, per rule, the latest review in the log and whether it is *stale* (the rule's
@@ -18,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -30,6 +38,7 @@ from ..errors import RulesetError
 from .model import Ruleset, canonical_sha256
 
 REVIEWS_FILE = "reviews.jsonl"
+REVIEWS_HEAD_FILE = "reviews.head.json"
 DECISIONS: tuple[str, ...] = ("approve", "reject")
 _MAX_TEXT = 500
 
@@ -49,6 +58,8 @@ class Review:
     ruleset: str
     ruleset_version: str
     previous_sha256: str | None
+    sha256: str
+    """sha256 of the entry's canonical JSON without this field (see ``entry_sha256``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as it is written (one JSON object)."""
@@ -69,34 +80,102 @@ def reviews_path(ruleset: Ruleset | str | Path) -> Path | None:
     return path / REVIEWS_FILE if path.is_dir() else None
 
 
-def _line_sha256(line: str) -> str:
-    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+def review_head_path(log: str | Path) -> Path:
+    """Where the head of a review log is kept: ``reviews.head.json`` beside it."""
+    return Path(log).with_name(REVIEWS_HEAD_FILE)
 
 
-def read_reviews(path: str | Path) -> list[Review]:
-    """Every entry of a review log, oldest first; ``RulesetError`` naming a bad or edited line."""
-    path = Path(path)
-    if not path.is_file():
-        return []
+def entry_sha256(entry: Mapping[str, Any]) -> str:
+    """sha256 of a log entry's canonical JSON, every field but ``sha256`` itself."""
+    return canonical_sha256({key: value for key, value in entry.items() if key != "sha256"})
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except UnicodeDecodeError as error:
+        raise RulesetError([(str(path), f"is not UTF-8 (byte {error.start}): entries are written as UTF-8 "
+                             "JSON lines")]) from None
+
+
+def _entries(path: Path) -> list[Review]:
+    """The log's entries, each checked against its own hash and the one before it."""
     reviews: list[Review] = []
     previous: str | None = None
     fields = set(Review.__dataclass_fields__)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_read_lines(path), start=1):
         where = f"{path}: line {number}"
         try:
             data = json.loads(line)
         except json.JSONDecodeError as error:
             raise RulesetError([(where, f"is not a JSON object: {error.msg}")]) from None
+        if isinstance(data, dict) and set(data) == fields - {"sha256"}:
+            raise RulesetError([(where, "is an entry of the earlier log format, without a sha256 of its "
+                                 "own: such a log cannot show that its entries are unchanged")])
         if not isinstance(data, dict) or set(data) != fields:
             raise RulesetError([(where, f"must hold exactly {sorted(fields)}")])
+        if data["sha256"] != entry_sha256(data):
+            raise RulesetError([(where, "does not match its own sha256: the entry was edited; "
+                                 "entries may only be added")])
         if data["previous_sha256"] != previous:
-            raise RulesetError([(where, "does not follow the line before it (previous_sha256 "
-                                 "differs): the log was edited; entries may only be added")])
+            raise RulesetError([(where, "does not follow the entry before it (previous_sha256 "
+                                 "differs): an entry was removed, moved or edited; entries may only be added")])
         if data["decision"] not in DECISIONS:
             raise RulesetError([(f"{where}: decision", f"must be one of {list(DECISIONS)}")])
         reviews.append(Review(**data))
-        previous = _line_sha256(line)
+        previous = data["sha256"]
     return reviews
+
+
+def _head(reviews: list[Review]) -> dict[str, Any]:
+    return {"entries": len(reviews), "sha256": reviews[-1].sha256 if reviews else None}
+
+
+def _check_head(path: Path, reviews: list[Review]) -> None:
+    """Refuse a log whose end is not the one its head records (``RulesetError`` naming both files)."""
+    head_path = review_head_path(path)
+    if not head_path.is_file():
+        if reviews:
+            raise RulesetError([(str(head_path), f"is missing while {path.name} holds {len(reviews)} "
+                                 f"entries: the end of the log cannot be checked")])
+        return
+    try:
+        head = json.loads(head_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        head = None
+    if (not isinstance(head, dict) or set(head) != {"entries", "sha256"}
+            or not isinstance(head["entries"], int) or isinstance(head["entries"], bool)):
+        raise RulesetError([(str(head_path), 'must hold exactly {"entries": N, "sha256": ...}')])
+    recorded = head["entries"]
+    if recorded > len(reviews):
+        raise RulesetError([(f"{path}: line {len(reviews) + 1}", f"is missing: {head_path.name} records "
+                             f"{recorded} entries, the log holds {len(reviews)}; entries were removed")])
+    if recorded < len(reviews):
+        raise RulesetError([(f"{path}: line {recorded + 1}", f"comes after the last entry {head_path.name} "
+                             f"records ({recorded}): it was not written by `ruleset review`, or the review "
+                             "was interrupted before it recorded the head")])
+    if head["sha256"] != _head(reviews)["sha256"]:
+        raise RulesetError([(f"{path}: line {len(reviews)}", f"is not the entry {head_path.name} records "
+                             "as the last one: the entry was replaced")])
+
+
+def read_reviews(path: str | Path) -> list[Review]:
+    """Every entry of a review log, oldest first; ``RulesetError`` naming a bad, edited or missing line."""
+    path = Path(path)
+    reviews = _entries(path)
+    _check_head(path, reviews)
+    return reviews
+
+
+def _write_head(path: Path, reviews: list[Review]) -> None:
+    """Record the log's end in its head file, atomically (a temporary file renamed over it)."""
+    head_path = review_head_path(path)
+    temporary = head_path.with_name(f".{head_path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(_head(reviews), sort_keys=True) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, head_path)
 
 
 def _clean(value: str | None, name: str, required: bool = True) -> str | None:
@@ -133,22 +212,23 @@ def record_review(ruleset: Ruleset, rule_id: str, by: str, role: str, decision: 
     data = _reviewed_item(ruleset, rule_id)
     reviewer, reviewer_role = _clean(by, "by"), _clean(role, "role")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    read_reviews(path)  # refuse a broken log before opening it creates one
     with open(path, "a+", encoding="utf-8") as log:
         fcntl.flock(log, fcntl.LOCK_EX)  # two reviewers at once still make one chain
-        read_reviews(path)  # refuse to extend a log that was edited
-        log.seek(0)
-        lines = log.read().splitlines()
-        review = Review(
-            rule=rule_id, rule_version=str(data["version"]), rule_sha256=canonical_sha256(data),
-            decision=decision, by=str(reviewer), role=str(reviewer_role),
-            at=when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            note=_clean(note, "note", required=False), ruleset=ruleset.name,
-            ruleset_version=ruleset.version,
-            previous_sha256=_line_sha256(lines[-1]) if lines else None)
+        reviews = read_reviews(path)  # again under the lock: refuse to extend a log that was edited
+        entry: dict[str, Any] = {
+            "rule": rule_id, "rule_version": str(data["version"]), "rule_sha256": canonical_sha256(data),
+            "decision": decision, "by": str(reviewer), "role": str(reviewer_role),
+            "at": when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "note": _clean(note, "note", required=False), "ruleset": ruleset.name,
+            "ruleset_version": ruleset.version,
+            "previous_sha256": reviews[-1].sha256 if reviews else None}
+        review = Review(**entry, sha256=entry_sha256(entry))
         log.seek(0, os.SEEK_END)
         log.write(json.dumps(review.to_dict(), sort_keys=True, ensure_ascii=False) + "\n")
         log.flush()
         os.fsync(log.fileno())
+        _write_head(path, [*reviews, review])  # still under the lock: the head follows the log
     return review
 
 

@@ -4,8 +4,11 @@ A batch results file (``twitchrules batch``) has one line per evaluated case,
 ``{"line": N, "id": ..., "result": R}``, in input order; its cases file has a case, or
 ``{"id": ..., "case": {...}}``, per line (``.gz`` read as such). ``verify_batch`` walks both
 in step (nothing but counts and the first failures is kept, so a file of any length streams
-through), re-runs every line and sums up. A case line with no result line was refused by the
-batch (it is not a valid case) and is counted, not verified.
+through), re-runs every line and sums up. A case line with no result line counts as refused
+by the batch only where that can be seen: the line is not a valid case (checked by
+``twitchrules.case.records.parse_record``, as the batch checks it), or the batch's refused
+file (``RESULTS.refused.jsonl``), when given, names it. Any other case line without a result
+is a missing result: named, and the file fails.
 
 A service audit log holds, per hook call, identifiers and outcomes only: the ruleset's
 sha256, the engine, the triage level, the fired rule ids and the sha256 of the canonical case
@@ -25,6 +28,7 @@ from typing import Any
 from ..case import Case, case_from_mapping
 from ..case.canonical import case_sha256
 from ..case.reading import JsonProblem, parse_json
+from ..case.records import parse_record
 from ..errors import CaseError
 from ..pipeline import evaluate
 from .reproduce import (
@@ -88,14 +92,15 @@ class BatchReport:
     differing: int = 0
     not_found: int = 0
     refused: int = 0
+    missing: int = 0
     problems: int = 0
     notes: dict[str, int] = field(default_factory=dict)
     failures: list[LineOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every result line reproduced and every valid case line had a result."""
-        return self.checked == self.reproduced and not self.problems
+        """True when every result line reproduced and every case line not refused had a result."""
+        return self.checked == self.reproduced and not self.problems and not self.missing
 
     def _fail(self, outcome: LineOutcome) -> None:
         if len(self.failures) < FAILURES_KEPT:
@@ -110,11 +115,48 @@ def _case_line(path: Path, number: int, line: bytes) -> tuple[Any, Any]:
     return None, document
 
 
+def _refused_lines(path: Path) -> set[int]:
+    """The case line numbers a batch's refused file names (``{"line": N, "id": ..., "errors": [...]}``)."""
+    numbers: set[int] = set()
+    for number, line in _open_lines(path):
+        entry = _parsed(path, number, line)
+        target = entry.get("line") if isinstance(entry, dict) else None
+        if not isinstance(target, int) or isinstance(target, bool) or "errors" not in entry:
+            raise VerifyInputError([(f"{path.name}: line {number}",
+                                     'must be {"line": N, "id": ..., "errors": [...]} (a batch\'s refused file)')])
+        numbers.add(target)
+    return numbers
+
+
+def _without_result(report: BatchReport, number: int, line: bytes, refused_lines: set[int],
+                    refused_named: bool) -> None:
+    """Count a case line that has no result line: refused (seen to be), or a missing result."""
+    if number in refused_lines:
+        report.refused += 1
+        return
+    try:
+        record_id, _ = parse_record(line.rstrip(b"\r\n"))
+    except CaseError:
+        report.refused += 1  # not a valid case: the batch refuses it
+        return
+    report.missing += 1
+    where = "the refused file does not name it" if refused_named else "no refused file was given (--refused)"
+    report._fail(LineOutcome(number, record_id, None,
+                             f"no result: the case is valid and {where}; its result is missing"))
+
+
 def verify_batch(results: str | Path, cases: str | Path,
-                 on_line: Callable[[], None] | None = None) -> BatchReport:
-    """Verify every line of a batch results file against the case on the same line of ``cases``."""
+                 on_line: Callable[[], None] | None = None,
+                 refused: str | Path | None = None) -> BatchReport:
+    """Verify every line of a batch results file against the case on the same line of ``cases``.
+
+    ``refused`` is the batch's refused file: the case lines it names count as refused even
+    when they are valid cases (the batch refuses a line the engine fails on). Without it, only
+    a line that is not a valid case counts as refused; any other line without a result is missing.
+    """
     results_path, cases_path = Path(results), Path(cases)
     report = BatchReport(str(results_path), str(cases_path))
+    refused_lines = _refused_lines(Path(refused)) if refused is not None else set()
     case_lines = _open_lines(cases_path)
     pending: tuple[int, bytes] | None = next(case_lines, None)
     previous = 0
@@ -129,7 +171,7 @@ def verify_batch(results: str | Path, cases: str | Path,
                                      f"{target} is not after {previous}: results must be in input order")])
         previous = target
         while pending is not None and pending[0] < target:
-            report.refused += 1  # the batch refused this case line: no result for it
+            _without_result(report, *pending, refused_lines, refused is not None)
             pending = next(case_lines, None)
         if pending is None or pending[0] != target:
             raise VerifyInputError([(f"{results_path.name}: line {number}: line",
@@ -139,6 +181,10 @@ def verify_batch(results: str | Path, cases: str | Path,
         report.checked += 1
         if on_line is not None:
             on_line()
+        if target in refused_lines:
+            report.problems += 1
+            report._fail(LineOutcome(target, case_id, None, "has a result and the refused file names it too"))
+            continue
         if entry.get("id") != case_id:
             report.problems += 1
             report._fail(LineOutcome(target, entry.get("id"), None,
@@ -161,8 +207,8 @@ def verify_batch(results: str | Path, cases: str | Path,
             else:
                 report.differing += 1
             report._fail(LineOutcome(target, case_id, verification))
-    while pending is not None:  # trailing case lines the batch refused
-        report.refused += 1
+    while pending is not None:  # trailing case lines with no result
+        _without_result(report, *pending, refused_lines, refused is not None)
         pending = next(case_lines, None)
     return report
 
@@ -177,7 +223,7 @@ def render_batch(report: BatchReport) -> str:
         elif outcome.verification is not None:
             text = render_verification(outcome.verification, label)
             lines += [line for line in text.splitlines() if not line.startswith("  note:")]
-    kept = report.differing + report.not_found + report.problems
+    kept = report.differing + report.not_found + report.problems + report.missing
     if kept > len(report.failures):
         lines.append(f"... {kept - len(report.failures)} more failing lines not shown")
     for note, count in sorted(report.notes.items()):
@@ -185,7 +231,8 @@ def render_batch(report: BatchReport) -> str:
     lines.append(
         f"verified {report.checked} result lines of {report.results} against {report.cases}: "
         f"{report.reproduced} reproduced, {report.differing} differ, {report.not_found} with "
-        f"{NOT_IN_ARCHIVE}, {report.problems} not checkable; {report.refused} case lines refused by the batch")
+        f"{NOT_IN_ARCHIVE}, {report.problems} not checkable; {report.refused} case lines refused by the batch, "
+        f"{report.missing} case lines with no result")
     return "\n".join(lines) + "\n"
 
 
