@@ -199,6 +199,53 @@ def test_strict_answer_types() -> None:
     assert raised.value.kind in ("invalid", "unusable")
 
 
+def _findings_group(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(i for i in resources[1]["item"] if i["linkId"] == "findings")
+
+
+def _boolean_item(link_id: str, value: bool) -> dict[str, Any]:
+    return {"linkId": link_id, "answer": [{"valueBoolean": value}]}
+
+
+@pytest.mark.parametrize("second", [False, True], ids=["conflicting", "agreeing"])
+def test_an_item_answered_twice_in_its_group_is_refused(second: bool) -> None:
+    """A findings item answered twice is refused naming its linkId, as the service maps it."""
+    resources = _resources()
+    _findings_group(resources)["item"] += [_boolean_item("findings.breathing_difficulty", True),
+                                           _boolean_item("findings.breathing_difficulty", second)]
+    with pytest.raises(FhirResourceError,
+                       match="item 'findings.breathing_difficulty' is answered more than once"
+                       ) as raised:
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+    # "unusable" is what the service answers with its not-evaluated card (not a 400).
+    assert raised.value.kind == "unusable"
+    assert raised.value.exit_code == 2
+
+
+def test_an_item_answered_again_in_a_second_group_is_refused() -> None:
+    """A second findings group cannot override an answer of the first."""
+    resources = _resources()
+    _findings_group(resources)["item"].append(_boolean_item("findings.breathing_difficulty", True))
+    resources[1]["item"].append(
+        {"linkId": "findings", "item": [_boolean_item("findings.breathing_difficulty", False)]})
+    with pytest.raises(FhirResourceError, match=r"item\[3\]\.item\[0\]: item "
+                       r"'findings.breathing_difficulty' is answered more than once") as raised:
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+    assert raised.value.kind == "unusable"
+
+
+def test_an_item_answered_twice_in_one_region_is_refused() -> None:
+    """Each regions group answers its items once; several groups each answer them."""
+    resources = _resources()
+    twitching = next(i for i in resources[1]["item"] if i["linkId"] == "twitching")
+    region = next(i for i in twitching["item"] if i["linkId"] == "twitching.regions")
+    side = next(i for i in region["item"] if i["linkId"] == "twitching.regions.side")
+    region["item"].append(copy.deepcopy(side))
+    with pytest.raises(FhirResourceError, match="item 'twitching.regions.side' is answered "
+                                                "more than once"):
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+
+
 def test_missing_birth_date_is_unusable() -> None:
     """A Patient without birthDate cannot give patient.age."""
     resources = _resources()

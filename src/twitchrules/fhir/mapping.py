@@ -212,6 +212,9 @@ class _AnswerReader:
         self.codes = answer_codes()
         self.fields: dict[str, Any] = {}
         self.regions: list[dict[str, Any]] = []
+        # linkId -> path of its answered item: no item of ours repeats, so a second answer
+        # (in the same group or in a repeated group) is refused, never silently kept.
+        self._answered_at: dict[str, str] = {}
         self._read_items(response_raw.get("item", []), "item")
 
     def _error(self, path: str, message: str) -> FhirResourceError:
@@ -219,11 +222,18 @@ class _AnswerReader:
             "QuestionnaireResponse", self.response_id, path, message, kind="unusable"
         )
 
-    def _answer(self, item: Mapping[str, Any], path: str) -> Any:
+    def _answer(self, item: Mapping[str, Any], path: str,
+                answered_at: dict[str, str] | None = None) -> Any:
         link_id = item["linkId"]
         answers = item.get("answer") or []
         if not answers:
             return None
+        answered_at = self._answered_at if answered_at is None else answered_at
+        if link_id in answered_at:
+            raise self._error(
+                path, f"item '{link_id}' is answered more than once (first at "
+                      f"{answered_at[link_id]}); it does not repeat")
+        answered_at[link_id] = path
         if len(answers) > 1:
             raise self._error(f"{path}.answer", f"item '{link_id}' takes one answer")
         answer = answers[0]
@@ -274,11 +284,12 @@ class _AnswerReader:
 
     def _read_region(self, items: Any, path: str) -> dict[str, Any]:
         region: dict[str, Any] = {}
+        answered_at: dict[str, str] = {}  # each regions group answers its own items once
         for index, item in enumerate(items or []):
             link_id = item.get("linkId", "")
             if not link_id.startswith("twitching.regions."):
                 continue
-            value = self._answer(item, f"{path}[{index}]")
+            value = self._answer(item, f"{path}[{index}]", answered_at)
             if value is not None:
                 region[link_id.rsplit(".", 1)[1]] = value
         return region
