@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from twitchrules import Findings
+from twitchrules import Findings, evaluate
 from twitchrules.fhir import (
     QUESTIONNAIRE_URL,
     FhirResourceError,
@@ -244,6 +244,29 @@ def test_an_item_answered_twice_in_one_region_is_refused() -> None:
     with pytest.raises(FhirResourceError, match="item 'twitching.regions.side' is answered "
                                                 "more than once"):
         case_from_resources(resources, patient_id="p1", shape_checked=True)
+
+
+@pytest.mark.parametrize(("birth_date", "age", "under_18"), [
+    ("2008", 17, True),  # born in 2008: 17 or 18 on 2026-11-20, so 17
+    ("2008-12", 17, True),
+    ("2008-11", 17, True),  # born 1-30 November: 18 or 17
+    ("2008-10", 18, False),  # 18 whatever the day
+    ("2008-11-20", 18, False),
+    ("2008-11-21", 17, True),
+    ("2026", 0, True),  # born this year, by the assessment date
+])
+def test_partial_birth_date_gives_the_youngest_age(birth_date: str, age: int,
+                                                   under_18: bool) -> None:
+    """A year or year-month birthDate gives the youngest age it allows; a full date its age."""
+    resources = _resources()
+    resources[0]["birthDate"] = birth_date
+    mapped = case_from_resources(resources, patient_id="p1", shape_checked=True)
+    assert mapped.case["assessed_on"] == "2026-11-20"
+    assert mapped.case["patient"]["age"] == age
+    partial = len(birth_date) < 10
+    assert any("birthDate is partial" in note for note in mapped.notes) is partial
+    notices = {notice.code for notice in evaluate(mapped.case).notices}
+    assert ("outside-intended-population" in notices) is under_18
 
 
 def test_missing_birth_date_is_unusable() -> None:
