@@ -73,6 +73,24 @@ def test_to_case_item_answered_twice_exits_2_naming_it(tmp_path: Path) -> None:
     assert done.stdout == ""
 
 
+def test_to_case_qualifier_contradicting_its_parent_exits_2(tmp_path: Path) -> None:
+    """A Bundle answering no weakness and progressive weakness: exit 2 naming both fields."""
+    document = bundle_from_case(base_case(weakness=False, weakness_progressive=False))
+    response = next(e["resource"] for e in document["entry"]
+                    if e["resource"]["resourceType"] == "QuestionnaireResponse")
+    findings = next(i for i in response["item"] if i["linkId"] == "findings")
+    progressive = next(i for i in findings["item"]
+                       if i["linkId"] == "findings.weakness_progressive")
+    progressive["answer"] = [{"valueBoolean": True}]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(document))
+    done = run("fhir", "to-case", str(bundle))
+    assert done.returncode == 2
+    assert ("findings.weakness_progressive: true contradicts findings.weakness: false"
+            in done.stderr)
+    assert done.stdout == ""
+
+
 def test_to_case_not_json_exits_2(tmp_path: Path) -> None:
     """Input that is not JSON says so, exit 2."""
     bundle = tmp_path / "bundle.json"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from twitchrules import Findings, evaluate
+from twitchrules import CaseError, Findings, case_from_mapping, evaluate
 from twitchrules.fhir import (
     QUESTIONNAIRE_URL,
     FhirResourceError,
@@ -267,6 +267,21 @@ def test_partial_birth_date_gives_the_youngest_age(birth_date: str, age: int,
     assert any("birthDate is partial" in note for note in mapped.notes) is partial
     notices = {notice.code for notice in evaluate(mapped.case).notices}
     assert ("outside-intended-population" in notices) is under_18
+
+
+def test_qualifier_contradicting_its_parent_is_refused_from_fhir() -> None:
+    """Answers 'no weakness' and 'progressive weakness' map to a case the contract refuses."""
+    resources = _resources()
+    findings = _findings_group(resources)["item"]
+    weakness = next(i for i in findings if i["linkId"] == "findings.weakness")
+    weakness["answer"] = [{"valueBoolean": False}]
+    findings.append(_boolean_item("findings.weakness_progressive", True))
+    mapped = case_from_resources(resources, patient_id="p1", shape_checked=True)
+    # The service validates the mapped case so, and answers a CaseError with its
+    # not-evaluated card.
+    with pytest.raises(CaseError, match=r"findings\.weakness_progressive: true contradicts "
+                                        r"findings\.weakness: false"):
+        case_from_mapping(mapped.case)
 
 
 def test_missing_birth_date_is_unusable() -> None:
