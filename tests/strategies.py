@@ -44,6 +44,9 @@ def findings(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(st.sampled_from((None, True, False)))
         if value is not None:
             result[name] = value
+    for qualifier, parent in words.QUALIFIER_PARENTS.items():
+        if result.get(parent) is False and result.get(qualifier) is True:
+            del result[qualifier]  # it would contradict its parent: a case the model refuses
     for name, spec in words.NUMBER_FINDINGS.items():
         if draw(st.booleans()):
             result[name] = draw(_number(spec.low, spec.high))

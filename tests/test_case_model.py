@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from twitchrules import Case, CaseError, case_from_json, case_from_mapping
+from twitchrules import Case, CaseError, Findings, case_from_json, case_from_mapping, load_ruleset
+from twitchrules.case.vocabulary import QUALIFIERS
+from twitchrules.resources import bundled_ruleset_path
 
 from .conftest import base_case, load_example
+
+QUALIFIER_PAIRS = [(parent, qualifier)
+                   for parent, qualifiers in load_ruleset(bundled_ruleset_path()).definitions["qualifiers"].items()
+                   for qualifier in qualifiers]
+"""Every (parent, qualifier) the bundled ruleset declares."""
 
 
 def _problems(data: object) -> dict[str, str]:
@@ -109,3 +116,42 @@ def test_top_level_must_be_an_object() -> None:
     """A JSON list is not a case."""
     with pytest.raises(CaseError, match="expected a JSON object"):
         case_from_json("[1, 2]")
+
+
+@pytest.mark.parametrize(("parent", "qualifier"), QUALIFIER_PAIRS)
+def test_qualifier_true_beside_its_parent_false_is_refused(parent: str, qualifier: str) -> None:
+    """A qualifier true while its parent is false is refused, naming both fields."""
+    problems = _problems(base_case(**{parent: False, qualifier: True}))
+    assert problems == {f"findings.{qualifier}": f"true contradicts findings.{parent}: false"}
+
+
+def test_qualifier_contradiction_joins_other_problems() -> None:
+    """The contradiction is listed with the case's other problems, in one CaseError."""
+    with pytest.raises(CaseError) as caught:
+        case_from_mapping(base_case(weakness=False, weakness_progressive=True, sleep_hours=-1))
+    assert ("findings.weakness_progressive: true contradicts findings.weakness: false"
+            in caught.value.message)
+    assert "findings.sleep_hours" in caught.value.message
+
+
+@pytest.mark.parametrize(("parent_value", "qualifier_value"),
+                         [(True, True), (None, True), (False, False), (True, False)])
+def test_qualifier_that_agrees_with_its_parent_is_accepted(parent_value: bool | None,
+                                                           qualifier_value: bool) -> None:
+    """A qualifier beside a true or unknown parent, or false beside a false one, is valid."""
+    for parent, qualifier in QUALIFIER_PAIRS:
+        findings = {qualifier: qualifier_value}
+        if parent_value is not None:
+            findings[parent] = parent_value
+        assert getattr(case_from_mapping(base_case(**findings)).findings, qualifier) is (
+            qualifier_value)
+
+
+def test_bundled_qualifiers_are_the_contract_qualifiers() -> None:
+    """The ruleset's qualifiers are the ones the case model checks; each field says so."""
+    assert {(parent, q) for parent, names in QUALIFIERS.items() for q in names} == set(
+        QUALIFIER_PAIRS)
+    fields = list(Findings.model_fields)
+    for parent, qualifier in QUALIFIER_PAIRS:
+        assert fields.index(parent) < fields.index(qualifier)  # the validator reads the parent
+        assert parent in (Findings.model_fields[qualifier].description or "")

@@ -72,6 +72,20 @@ def test_bad_case_exit_2_names_every_field(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_qualifier_contradicting_its_parent_exit_2(tmp_path: Path) -> None:
+    """Progressive weakness given beside no weakness: exit 2 naming both, nothing written."""
+    case = base_case(weakness=False, weakness_progressive=True)
+    out = tmp_path / "out.json"
+    done = run("evaluate", "-", "--ruleset", str(STARTER), "-o", str(out),
+               stdin=json.dumps(case))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert ("findings.weakness_progressive: true contradicts findings.weakness: false"
+            in done.stderr)
+    assert not out.exists()
+
+
 def test_not_json_exit_2() -> None:
     """Input that is not JSON says so, with exit 2."""
     done = run("evaluate", "-", "--ruleset", str(STARTER), stdin="not json at all")

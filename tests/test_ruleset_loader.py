@@ -54,6 +54,15 @@ def test_condition_on_unprovided_fact_is_refused() -> None:
     assert "did you mean 'duration_days'" in message
 
 
+def test_qualifier_the_contract_does_not_know_is_refused() -> None:
+    """A ruleset may declare only the contract's qualifier pairs (the ones the case checks)."""
+    document = _starter_document()
+    document["definitions"]["qualifiers"] = {"weakness": ["weakness_progressive"],
+                                             "numbness": ["tingling"]}
+    assert ("definitions.qualifiers.numbness: 'tingling' is not a qualifier of 'numbness' "
+            "in the contract") in _errors_of(document)
+
+
 def test_unknown_conclusion_kind_is_refused() -> None:
     """A conclusion of an unknown kind is refused, naming the rule and position."""
     document = _starter_document()

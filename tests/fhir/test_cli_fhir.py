@@ -54,6 +54,43 @@ def test_to_case_invalid_case_exits_2_naming_the_field(tmp_path: Path) -> None:
     assert "twitching.regions[0].since" in done.stderr
 
 
+def test_to_case_item_answered_twice_exits_2_naming_it(tmp_path: Path) -> None:
+    """An item answered twice (true, then false): exit 2 naming the linkId, nothing printed."""
+    document = bundle_from_case(base_case(weakness=False), patient_id="p9")
+    response = next(e["resource"] for e in document["entry"]
+                    if e["resource"]["resourceType"] == "QuestionnaireResponse")
+    findings = next(i for i in response["item"] if i["linkId"] == "findings")
+    findings["item"] += [
+        {"linkId": "findings.breathing_difficulty", "answer": [{"valueBoolean": True}]},
+        {"linkId": "findings.breathing_difficulty", "answer": [{"valueBoolean": False}]},
+    ]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(document))
+    done = run("fhir", "to-case", str(bundle))
+    assert done.returncode == 2
+    assert "item 'findings.breathing_difficulty' is answered more than once" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_to_case_qualifier_contradicting_its_parent_exits_2(tmp_path: Path) -> None:
+    """A Bundle answering no weakness and progressive weakness: exit 2 naming both fields."""
+    document = bundle_from_case(base_case(weakness=False, weakness_progressive=False))
+    response = next(e["resource"] for e in document["entry"]
+                    if e["resource"]["resourceType"] == "QuestionnaireResponse")
+    findings = next(i for i in response["item"] if i["linkId"] == "findings")
+    progressive = next(i for i in findings["item"]
+                       if i["linkId"] == "findings.weakness_progressive")
+    progressive["answer"] = [{"valueBoolean": True}]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(document))
+    done = run("fhir", "to-case", str(bundle))
+    assert done.returncode == 2
+    assert ("findings.weakness_progressive: true contradicts findings.weakness: false"
+            in done.stderr)
+    assert done.stdout == ""
+
+
 def test_to_case_not_json_exits_2(tmp_path: Path) -> None:
     """Input that is not JSON says so, exit 2."""
     bundle = tmp_path / "bundle.json"

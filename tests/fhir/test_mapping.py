@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from twitchrules import Findings
+from twitchrules import CaseError, Findings, case_from_mapping, evaluate
 from twitchrules.fhir import (
     QUESTIONNAIRE_URL,
     FhirResourceError,
@@ -197,6 +197,91 @@ def test_strict_answer_types() -> None:
         case_from_resources(resources)
     assert raised.value.resource == "QuestionnaireResponse/p1-assessment"
     assert raised.value.kind in ("invalid", "unusable")
+
+
+def _findings_group(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(i for i in resources[1]["item"] if i["linkId"] == "findings")
+
+
+def _boolean_item(link_id: str, value: bool) -> dict[str, Any]:
+    return {"linkId": link_id, "answer": [{"valueBoolean": value}]}
+
+
+@pytest.mark.parametrize("second", [False, True], ids=["conflicting", "agreeing"])
+def test_an_item_answered_twice_in_its_group_is_refused(second: bool) -> None:
+    """A findings item answered twice is refused naming its linkId, as the service maps it."""
+    resources = _resources()
+    _findings_group(resources)["item"] += [_boolean_item("findings.breathing_difficulty", True),
+                                           _boolean_item("findings.breathing_difficulty", second)]
+    with pytest.raises(FhirResourceError,
+                       match="item 'findings.breathing_difficulty' is answered more than once"
+                       ) as raised:
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+    # "unusable" is what the service answers with its not-evaluated card (not a 400).
+    assert raised.value.kind == "unusable"
+    assert raised.value.exit_code == 2
+
+
+def test_an_item_answered_again_in_a_second_group_is_refused() -> None:
+    """A second findings group cannot override an answer of the first."""
+    resources = _resources()
+    _findings_group(resources)["item"].append(_boolean_item("findings.breathing_difficulty", True))
+    resources[1]["item"].append(
+        {"linkId": "findings", "item": [_boolean_item("findings.breathing_difficulty", False)]})
+    with pytest.raises(FhirResourceError, match=r"item\[3\]\.item\[0\]: item "
+                       r"'findings.breathing_difficulty' is answered more than once") as raised:
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+    assert raised.value.kind == "unusable"
+
+
+def test_an_item_answered_twice_in_one_region_is_refused() -> None:
+    """Each regions group answers its items once; several groups each answer them."""
+    resources = _resources()
+    twitching = next(i for i in resources[1]["item"] if i["linkId"] == "twitching")
+    region = next(i for i in twitching["item"] if i["linkId"] == "twitching.regions")
+    side = next(i for i in region["item"] if i["linkId"] == "twitching.regions.side")
+    region["item"].append(copy.deepcopy(side))
+    with pytest.raises(FhirResourceError, match="item 'twitching.regions.side' is answered "
+                                                "more than once"):
+        case_from_resources(resources, patient_id="p1", shape_checked=True)
+
+
+@pytest.mark.parametrize(("birth_date", "age", "under_18"), [
+    ("2008", 17, True),  # born in 2008: 17 or 18 on 2026-11-20, so 17
+    ("2008-12", 17, True),
+    ("2008-11", 17, True),  # born 1-30 November: 18 or 17
+    ("2008-10", 18, False),  # 18 whatever the day
+    ("2008-11-20", 18, False),
+    ("2008-11-21", 17, True),
+    ("2026", 0, True),  # born this year, by the assessment date
+])
+def test_partial_birth_date_gives_the_youngest_age(birth_date: str, age: int,
+                                                   under_18: bool) -> None:
+    """A year or year-month birthDate gives the youngest age it allows; a full date its age."""
+    resources = _resources()
+    resources[0]["birthDate"] = birth_date
+    mapped = case_from_resources(resources, patient_id="p1", shape_checked=True)
+    assert mapped.case["assessed_on"] == "2026-11-20"
+    assert mapped.case["patient"]["age"] == age
+    partial = len(birth_date) < 10
+    assert any("birthDate is partial" in note for note in mapped.notes) is partial
+    notices = {notice.code for notice in evaluate(mapped.case).notices}
+    assert ("outside-intended-population" in notices) is under_18
+
+
+def test_qualifier_contradicting_its_parent_is_refused_from_fhir() -> None:
+    """Answers 'no weakness' and 'progressive weakness' map to a case the contract refuses."""
+    resources = _resources()
+    findings = _findings_group(resources)["item"]
+    weakness = next(i for i in findings if i["linkId"] == "findings.weakness")
+    weakness["answer"] = [{"valueBoolean": False}]
+    findings.append(_boolean_item("findings.weakness_progressive", True))
+    mapped = case_from_resources(resources, patient_id="p1", shape_checked=True)
+    # The service validates the mapped case so, and answers a CaseError with its
+    # not-evaluated card.
+    with pytest.raises(CaseError, match=r"findings\.weakness_progressive: true contradicts "
+                                        r"findings\.weakness: false"):
+        case_from_mapping(mapped.case)
 
 
 def test_missing_birth_date_is_unusable() -> None:

@@ -3,7 +3,9 @@
 Absent is unknown, never false: every finding defaults to ``None``. Models forbid unknown
 keys, never coerce (``"yes"`` is not ``true``), parse dates strictly as ``YYYY-MM-DD`` and
 check ranges; a lab value outside its plausible range is refused as a likely unit error, and
-a subnormal number (nonzero, below 2.2e-308) is refused in every numeric finding.
+a subnormal number (nonzero, below 2.2e-308) is refused in every numeric finding. A
+qualifier true beside its parent false (``weakness_progressive`` with ``weakness`` false, the
+pairs of ``vocabulary.QUALIFIERS``) is refused as a contradiction.
 """
 
 import datetime as dt
@@ -24,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .vocabulary import COURSES, LAB_FINDINGS, NUMBER_FINDINGS, REGIONS, SEXES, SIDES
+from .vocabulary import COURSES, LAB_FINDINGS, NUMBER_FINDINGS, QUALIFIER_PARENTS, REGIONS, SEXES, SIDES
 
 Number = StrictInt | StrictFloat
 """A JSON number: an integer or a float, never a boolean or a string."""
@@ -87,8 +89,10 @@ class Findings(_Strict):
     """Findings of the assessment; every key optional, absent means unknown."""
 
     weakness: StrictBool | None = None
-    weakness_progressive: StrictBool | None = None
-    weakness_asymmetric: StrictBool | None = None
+    weakness_progressive: StrictBool | None = Field(
+        None, description="A qualifier of weakness: true is refused when weakness is false.")
+    weakness_asymmetric: StrictBool | None = Field(
+        None, description="A qualifier of weakness: true is refused when weakness is false.")
     muscle_wasting: StrictBool | None = None
     numbness: StrictBool | None = None
     tingling: StrictBool | None = None
@@ -170,6 +174,18 @@ class Findings(_Strict):
             raise PydanticCustomError(
                 "weakness_since_without_weakness",
                 "gives when weakness began, but findings.weakness is false")
+        return value
+
+    @field_validator(*QUALIFIER_PARENTS, mode="after")
+    @classmethod
+    def _qualifier_agrees_with_parent(cls, value: bool | None,
+                                      info: ValidationInfo) -> bool | None:
+        # Each parent is declared before its qualifiers, so info.data holds it once validated.
+        parent = QUALIFIER_PARENTS[str(info.field_name)]
+        if value is True and info.data.get(parent) is False:
+            raise PydanticCustomError(
+                "qualifier_contradicts_parent", "true contradicts findings.{parent}: false",
+                {"parent": parent})
         return value
 
     @field_validator(*NUMBER_FINDINGS, mode="after")

@@ -215,7 +215,8 @@ def _describe(error: Mapping[str, Any]) -> list[tuple[str, str]]:
     if kind == "missing":
         return [(path, "is required")]
     message = error["msg"]
-    if "input" in error and kind not in {"lab_unit", "number_subnormal"}:
+    if "input" in error and kind not in {"lab_unit", "number_subnormal",
+                                         "qualifier_contradicts_parent"}:
         message += f" (got {_shown(error['input'])})"
     return [(path or "case", message)]
 

@@ -83,6 +83,10 @@ def generate_case(rng: random.Random, thresholds: Mapping[str, list[float]] | No
             findings[name] = rng.random() < 0.08
         elif rng.random() < density:
             findings[name] = rng.random() < 0.5
+    for qualifier, parent in words.QUALIFIER_PARENTS.items():
+        # A qualifier true beside its parent false contradicts it (refused): drawn as unknown.
+        if findings.get(parent) is False and findings.get(qualifier) is True:
+            del findings[qualifier]
     for name in _RANGES:
         if rng.random() < density:
             findings[name] = _number(rng, name, thresholds)

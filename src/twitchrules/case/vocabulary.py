@@ -52,6 +52,18 @@ BOOLEAN_FINDINGS: tuple[str, ...] = (
 )
 
 
+QUALIFIERS: dict[str, tuple[str, ...]] = {
+    "weakness": ("weakness_progressive", "weakness_asymmetric"),
+}
+"""Qualifier findings by their parent: each says more about its parent (progressive weakness
+is weakness), so a qualifier true beside its parent false is a contradiction, refused by the
+case model; a ruleset's ``definitions.qualifiers`` may declare only these pairs."""
+
+QUALIFIER_PARENTS: dict[str, str] = {
+    qualifier: parent for parent, qualifiers in QUALIFIERS.items() for qualifier in qualifiers}
+"""Each qualifier finding's parent finding."""
+
+
 class NumberRange(NamedTuple):
     """The allowed (for a lab: plausible) range of a numeric finding and its unit."""
 

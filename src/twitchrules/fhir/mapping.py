@@ -2,9 +2,10 @@
 
 The rules are those of ``shared/contract/fhir.md``: the most recently authored completed or
 amended QuestionnaireResponse of the shipped Questionnaire gives the case; the Patient gives
-age and sex; recent laboratory Observations, active diabetes and pregnancy Conditions and
-active medications of the contract's medicine classes (metformin and, from contract 1.1, the
-seven others) fill findings. Nothing found leaves a finding unknown, never false.
+age (from a partial birthDate, the youngest age it allows) and sex; recent laboratory
+Observations, active diabetes and pregnancy Conditions and active medications of the
+contract's medicine classes (metformin and, from contract 1.1, the seven others) fill
+findings. Nothing found leaves a finding unknown, never false.
 
 Resources are parsed with fhir.resources' R4B models (they fit R4 data); one that does not
 parse raises :class:`FhirResourceError` naming its type, id and field. The output is a plain
@@ -13,6 +14,7 @@ dict; validating it is the case model's job.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -212,6 +214,9 @@ class _AnswerReader:
         self.codes = answer_codes()
         self.fields: dict[str, Any] = {}
         self.regions: list[dict[str, Any]] = []
+        # linkId -> path of its answered item: no item of ours repeats, so a second answer
+        # (in the same group or in a repeated group) is refused, never silently kept.
+        self._answered_at: dict[str, str] = {}
         self._read_items(response_raw.get("item", []), "item")
 
     def _error(self, path: str, message: str) -> FhirResourceError:
@@ -219,11 +224,18 @@ class _AnswerReader:
             "QuestionnaireResponse", self.response_id, path, message, kind="unusable"
         )
 
-    def _answer(self, item: Mapping[str, Any], path: str) -> Any:
+    def _answer(self, item: Mapping[str, Any], path: str,
+                answered_at: dict[str, str] | None = None) -> Any:
         link_id = item["linkId"]
         answers = item.get("answer") or []
         if not answers:
             return None
+        answered_at = self._answered_at if answered_at is None else answered_at
+        if link_id in answered_at:
+            raise self._error(
+                path, f"item '{link_id}' is answered more than once (first at "
+                      f"{answered_at[link_id]}); it does not repeat")
+        answered_at[link_id] = path
         if len(answers) > 1:
             raise self._error(f"{path}.answer", f"item '{link_id}' takes one answer")
         answer = answers[0]
@@ -274,11 +286,12 @@ class _AnswerReader:
 
     def _read_region(self, items: Any, path: str) -> dict[str, Any]:
         region: dict[str, Any] = {}
+        answered_at: dict[str, str] = {}  # each regions group answers its own items once
         for index, item in enumerate(items or []):
             link_id = item.get("linkId", "")
             if not link_id.startswith("twitching.regions."):
                 continue
-            value = self._answer(item, f"{path}[{index}]")
+            value = self._answer(item, f"{path}[{index}]", answered_at)
             if value is not None:
                 region[link_id.rsplit(".", 1)[1]] = value
         return region
@@ -286,6 +299,36 @@ class _AnswerReader:
 
 def _age_on(birth_date: dt.date, on: dt.date) -> int:
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def _latest_birth_day(value: Any) -> dt.date | None:
+    """The last day a FHIR birthDate allows: 31 December of a year, the month's last day."""
+    if isinstance(value, dt.date):
+        return value
+    parts = str(value).split("-")
+    try:
+        year = int(parts[0])
+        if len(parts) == 1:
+            return dt.date(year, 12, 31)
+        month = int(parts[1])
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    except (ValueError, IndexError):
+        return None
+
+
+def _youngest_age(birth_date: Any, on: dt.date) -> int | None:
+    """The age on ``on`` of the latest birth day that ``birth_date`` allows (None: no date).
+
+    A partial birthDate (``2008``, ``2008-12``) leaves two ages possible; the younger one is
+    taken, so an adolescent who may be 17 is never given as 18 (the notice for under 18, the
+    adult-only advice and the infant rules all err on the careful side with the younger age).
+    """
+    earliest, latest = _as_date(birth_date), _latest_birth_day(birth_date)
+    if earliest is None or latest is None:
+        return None
+    if earliest <= on < latest:  # born this month or year, by the assessment date
+        latest = on
+    return _age_on(latest, on)
 
 
 def _select_patient(patients: list[Any], patient_id: str | None) -> Any | None:
@@ -437,12 +480,15 @@ def case_from_resources(
             "Patient", patient_id, "(resource)", "no Patient resource found", kind="unusable"
         )
     mapped.patient_id = patient.id
-    birth_date = _as_date(patient.birthDate)
-    if birth_date is None or assessed_date is None:
+    age = _youngest_age(patient.birthDate, assessed_date) if assessed_date else None
+    if age is None:
         raise FhirResourceError(
             "Patient", patient.id, "birthDate", "is needed for patient.age", kind="unusable"
         )
-    case["patient"]["age"] = _age_on(birth_date, assessed_date)
+    if not isinstance(patient.birthDate, dt.date):
+        mapped.notes.append(f"{_ref(patient)}: birthDate is partial: patient.age is the "
+                            "youngest age it allows")
+    case["patient"]["age"] = age
     sources["patient.age"] = _ref(patient)
     if patient.gender in SEXES:
         case["patient"]["sex"] = patient.gender

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..case.facts import COUNTERS, FactSpec, fact_catalogue
-from ..case.vocabulary import CONDITIONS, REGIONS
+from ..case.vocabulary import CONDITIONS, QUALIFIERS, REGIONS
 from ..errors import RulesetError
 from ..resources import schema_path
 from .conditions import Atom, Condition, atoms, parse_condition
@@ -102,6 +102,12 @@ class _Checker:
                 if spec is None or spec.kind != "input" or spec.type != "boolean":
                     self.add(f"ruleset: definitions.qualifiers.{parent}",
                              f"'{name}' is not a true/false finding")
+            for name in qualifiers:
+                # The case model refuses a qualifier true beside its parent false for the
+                # contract's pairs only: a ruleset may not declare others.
+                if name not in QUALIFIERS.get(parent, ()):
+                    self.add(f"ruleset: definitions.qualifiers.{parent}",
+                             f"'{name}' is not a qualifier of '{parent}' in the contract")
         for finding in definitions["red_flag_findings"]:
             spec = catalogue.get(finding)
             if spec is None or spec.kind != "input":
