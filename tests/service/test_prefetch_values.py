@@ -136,3 +136,57 @@ def test_a_paginated_prefetch_without_fhir_server_is_412(serve, client) -> None:
     (issue,) = response.json()["issue"]
     assert issue["expression"] == ["prefetch.labs"]
     assert "next page" in issue["diagnostics"]
+
+
+# null means "no data" (CDS Hooks 2.0); only a key left out is fetched or 412.
+
+@pytest.mark.parametrize("key", ["labs", "conditions", "medicationRequests",
+                                 "medicationStatements"])
+def test_null_search_key_is_no_data_not_missing(serve, client, fhir_server, key) -> None:
+    """A search key sent as null is an empty search: a card, the same case, nothing fetched."""
+    case = base_case(potassium_mmol_l=4.2, diabetes=True)
+    ehr = fhir_server(resources_for(case, "p1"))
+    server = serve(fhir_servers=[ehr.base])
+    empty = prefetch_for(resources_for(base_case(), "p1"))
+    response = call(client, server, hook_request(empty, "p1"))
+    assert response.status_code == 200, response.text
+    empty_case = last_call_record(server)["case_sha256"]
+    prefetch = prefetch_for(resources_for(base_case(), "p1"))
+    prefetch[key] = None
+    response = call(client, server, hook_request(prefetch, "p1", fhirServer=ehr.base))
+    assert response.status_code == 200, response.text
+    assert len(response.json()["cards"]) == 1
+    assert last_call_record(server)["case_sha256"] == empty_case
+    assert ehr.requests == []
+
+
+def test_null_labs_leave_the_potassium_unknown(serve, client, twitching_ruleset) -> None:
+    """`"labs": null` gives the card of no labs at all: potassium stays unknown, never normal."""
+    server = serve(ruleset=twitching_ruleset)
+    with_empty_labs = prefetch_for(resources_for(base_case(), "p1"))
+    with_null_labs = {**with_empty_labs, "labs": None}
+    empty = call(client, server, hook_request(with_empty_labs, "p1")).json()["cards"][0]
+    null = call(client, server, hook_request(with_null_labs, "p1")).json()["cards"][0]
+    assert null["summary"] == empty["summary"] and null["indicator"] == empty["indicator"]
+    assert "potassium" in null["detail"].lower()
+
+
+def test_null_patient_gets_the_not_evaluated_card(serve, client) -> None:
+    """`"patient": null` (no Patient) is no data: the problem card naming the Patient, not 412."""
+    server = serve()
+    prefetch = {**prefetch_for(resources_for(base_case(), "p1")), "patient": None}
+    response = call(client, server, hook_request(prefetch, "p1"))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["indicator"] == "info" and "Patient" in card["detail"]
+
+
+def test_left_out_key_is_still_412_naming_it(serve, client) -> None:
+    """Only a key left out counts as missing: 412 naming it when there is no fhirServer."""
+    server = serve()
+    prefetch = prefetch_for(resources_for(base_case(), "p1"))
+    del prefetch["conditions"]
+    prefetch["labs"] = None
+    response = call(client, server, hook_request(prefetch, "p1"))
+    assert response.status_code == 412, response.text
+    assert [issue["expression"] for issue in response.json()["issue"]] == [["prefetch.conditions"]]

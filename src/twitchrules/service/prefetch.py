@@ -4,6 +4,9 @@ The discovery response asks the EHR to prefetch six queries. CDS Hooks 2.0, "Pro
 Resources to a CDS Service" > "Prefetch Template", gives each prefetch value one meaning:
 
 - a key left out: the client chose not to, or could not, fill it;
+- ``null``: "the CDS Client has no data to populate" it, so the search found nothing (a read
+  found no resource). That is data, not a gap, and is never fetched again: no labs are
+  unknown labs, never normal ones;
 - a Bundle with a ``next`` link: the client paginated it ("a CDS Client MAY paginate
   prefetch results"), so the other pages are fetched.
 
@@ -182,7 +185,7 @@ def _check_resources(data: dict[str, Any]) -> None:
 async def resolve_prefetch(
     request: CdsRequest, config: ServiceConfig, client: httpx.AsyncClient
 ) -> dict[str, Any]:
-    """Return each prefetch key's data, fetching what the EHR did not send or paginated.
+    """Return each prefetch key's data (None if prefetched as null), fetching the rest.
 
     Raises:
         PrefetchUnavailable: keys left out or paginated, and no allowed ``fhirServer``; or
@@ -195,8 +198,10 @@ async def resolve_prefetch(
     unfilled: dict[str, str] = {}  # key -> why the prefetch does not give its data
     paged: list[str] = []
     for key in templates:
-        if given.get(key) is None:
+        if key not in given:
             unfilled[key] = "prefetch keys missing"
+        elif given[key] is None:
+            data[key] = None  # the client has no data for it: an empty search, not a failure
         else:
             data[key] = given[key]
             if _has_next_page(given[key]):
