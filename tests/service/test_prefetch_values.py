@@ -190,3 +190,84 @@ def test_left_out_key_is_still_412_naming_it(serve, client) -> None:
     response = call(client, server, hook_request(prefetch, "p1"))
     assert response.status_code == 412, response.text
     assert [issue["expression"] for issue in response.json()["issue"]] == [["prefetch.conditions"]]
+
+
+# An OperationOutcome in the prefetch is a failed prefetch (CDS Hooks 2.0 asks services to check).
+
+def outcome(severity: str) -> dict[str, Any]:
+    """An OperationOutcome with one issue of ``severity``."""
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": "exception"}]}
+
+
+def outcome_entry(severity: str) -> dict[str, Any]:
+    """A searchset entry carrying an OperationOutcome about the search (search.mode outcome)."""
+    return {"resource": outcome(severity), "search": {"mode": "outcome"}}
+
+
+@pytest.mark.parametrize("key", ["patient", "assessments", "labs"])
+def test_operation_outcome_prefetch_without_server_is_412_naming_the_key(serve, client,
+                                                                        key) -> None:
+    """An OperationOutcome in place of a key's data is a failed prefetch: 412 naming it."""
+    server = serve()
+    prefetch = prefetch_for(resources_for(base_case(), "p1"))
+    prefetch[key] = outcome("error")
+    response = call(client, server, hook_request(prefetch, "p1"))
+    assert response.status_code == 412, response.text
+    (issue,) = response.json()["issue"]
+    assert issue["expression"] == [f"prefetch.{key}"]
+    assert "OperationOutcome" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize("severity", ["error", "fatal"])
+def test_searchset_with_an_error_outcome_is_a_failed_prefetch(serve, client, severity) -> None:
+    """A searchset holding an error or fatal OperationOutcome is 412, not a card from the rest."""
+    server = serve()
+    prefetch = prefetch_for(resources_for(base_case(), "p1"))
+    prefetch["labs"] = searchset([potassium(1, 4.2, "2026-11-10")])
+    prefetch["labs"]["entry"].append(outcome_entry(severity))
+    response = call(client, server, hook_request(prefetch, "p1"))
+    assert response.status_code == 412, response.text
+    assert response.json()["issue"][0]["expression"] == ["prefetch.labs"]
+
+
+def test_failed_prefetch_is_fetched_from_the_allowed_server(serve, client, fhir_server) -> None:
+    """An OperationOutcome for assessments is refetched from an allowed fhirServer: a card."""
+    resources = resources_for(base_case(), "p1")
+    ehr = fhir_server(resources)
+    server = serve(fhir_servers=[ehr.base])
+    prefetch = {**prefetch_for(resources), "assessments": outcome("error")}
+    response = call(client, server, hook_request(prefetch, "p1", fhirServer=ehr.base))
+    assert response.status_code == 200, response.text
+    assert len(response.json()["cards"]) == 1
+    assert [r["path"].split("?")[0] for r in ehr.requests] == ["/fhir/QuestionnaireResponse"]
+
+
+@pytest.mark.parametrize("severity", ["warning", "information"])
+def test_searchset_with_a_warning_outcome_keeps_its_entries(serve, client, severity) -> None:
+    """A warning or information OperationOutcome is no failure: the other entries are read."""
+    server = serve()
+    prefetch = prefetch_for(resources_for(base_case(), "p1"))
+    prefetch["labs"] = searchset([potassium(1, 2.1, "2026-11-19")])
+    assert call(client, server, hook_request(prefetch, "p1")).status_code == 200
+    plain_case = last_call_record(server)["case_sha256"]
+    prefetch["labs"]["entry"].append(outcome_entry(severity))
+    response = call(client, server, hook_request(prefetch, "p1"))
+    assert response.status_code == 200, response.text
+    assert last_call_record(server)["case_sha256"] == plain_case
+
+
+def test_fhir_server_answering_an_operation_outcome_is_412(serve, client, scripted) -> None:
+    """A fetched search answered 200 with an OperationOutcome is 412 naming the key."""
+    resources = resources_for(base_case(), "p1")
+    fhir = scripted(lambda _path: (200, json.dumps(outcome("fatal")).encode(), {}))
+    server = serve(fhir_servers=[fhir.base])
+    prefetch = prefetch_for(resources)
+    del prefetch["labs"]
+    body = fetching_request(fhir.base)
+    body["prefetch"] = prefetch
+    response = call(client, server, body)
+    assert response.status_code == 412, response.text
+    (issue,) = response.json()["issue"]
+    assert issue["expression"] == ["prefetch.labs"]
+    assert "OperationOutcome" in issue["diagnostics"]

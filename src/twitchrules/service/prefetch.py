@@ -7,6 +7,10 @@ Resources to a CDS Service" > "Prefetch Template", gives each prefetch value one
 - ``null``: "the CDS Client has no data to populate" it, so the search found nothing (a read
   found no resource). That is data, not a gap, and is never fetched again: no labs are
   unknown labs, never normal ones;
+- an OperationOutcome, or a Bundle holding one with an ``error`` or ``fatal`` issue: the
+  client's prefetch failed ("OperationOutcome(s) SHOULD be used to communicate those errors
+  ... CDS Services SHOULD check any prefetched data for the existence of
+  OperationOutcomes"), so the key is treated as left out;
 - a Bundle with a ``next`` link: the client paginated it ("a CDS Client MAY paginate
   prefetch results"), so the other pages are fetched.
 
@@ -42,6 +46,9 @@ from twitchrules.service.urls import Url, UrlRefused, is_within, normalise_url
 
 MAX_PAGES = 5
 """The most pages of one search the service reads; a search with more is refused (412)."""
+NOTICE_SEVERITIES = frozenset({"warning", "information"})
+"""OperationOutcome issue severities that leave a search's results usable (FHIR R4
+IssueSeverity); the others, ``error`` and ``fatal``, mean the data is not all there."""
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -74,6 +81,36 @@ class PrefetchUnavailable(Exception):
     def keys(self) -> list[str]:
         """The prefetch keys whose data cannot be had."""
         return list(self.reasons)
+
+
+def prefetch_failure(value: dict[str, Any]) -> str | None:
+    """Why a prefetch value (or a FHIR server's answer) reports a failed fetch, or None.
+
+    An OperationOutcome in place of the data is a failure whatever its issues. In a Bundle
+    an OperationOutcome entry (FHIR R4 ``Bundle.entry.search.mode`` ``outcome``: "a message
+    about the search") is a failure when an issue is ``error`` or ``fatal``, or its severity
+    cannot be read; ``warning`` and ``information`` issues leave the other entries usable.
+    """
+    if value.get("resourceType") == "OperationOutcome":
+        return "is an OperationOutcome (a failed fetch)"
+    if value.get("resourceType") != "Bundle" or not isinstance(value.get("entry"), list):
+        return None
+    for entry in value["entry"]:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Bundle" and prefetch_failure(resource) is not None:
+            return "holds a Bundle with an OperationOutcome reporting an error"
+        if resource.get("resourceType") == "OperationOutcome" and not _only_warnings(resource):
+            return "holds an OperationOutcome reporting an error"
+    return None
+
+
+def _only_warnings(outcome: dict[str, Any]) -> bool:
+    issues = outcome.get("issue")
+    return isinstance(issues, list) and bool(issues) and all(
+        isinstance(issue, dict) and issue.get("severity") in NOTICE_SEVERITIES
+        for issue in issues)
 
 
 def _has_next_page(value: dict[str, Any]) -> bool:
@@ -188,7 +225,8 @@ async def resolve_prefetch(
     """Return each prefetch key's data (None if prefetched as null), fetching the rest.
 
     Raises:
-        PrefetchUnavailable: keys left out or paginated, and no allowed ``fhirServer``; or
+        PrefetchUnavailable: keys left out, failed (an OperationOutcome) or paginated, and
+            no allowed ``fhirServer``; or
             fetching failed, or what the server sent cannot be read or has more than
             ``MAX_PAGES`` pages.
     """
@@ -202,6 +240,8 @@ async def resolve_prefetch(
             unfilled[key] = "prefetch keys missing"
         elif given[key] is None:
             data[key] = None  # the client has no data for it: an empty search, not a failure
+        elif (failure := prefetch_failure(given[key])) is not None:
+            unfilled[key] = f"the prefetch {failure}"
         else:
             data[key] = given[key]
             if _has_next_page(given[key]):
@@ -228,6 +268,8 @@ async def resolve_prefetch(
         try:
             if key in unfilled:
                 fetched = await reader.fetch(_query(templates[key], request))
+                if (failure := prefetch_failure(fetched)) is not None:
+                    raise _Unreadable(f"the FHIR server's answer {failure}")
                 _check_resources(fetched)
             else:
                 fetched = await reader.complete(data[key])
