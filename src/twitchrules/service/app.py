@@ -70,14 +70,33 @@ class _StrictJsonRequest(Request):
         return self._json
 
 
+def _is_json_media_type(content_type: str | None) -> bool:
+    """Whether a request's Content-Type says JSON: ``application/json`` or ``application/*+json``.
+
+    Parameters (``; charset=utf-8``) do not matter. No header at all counts as JSON, as FastAPI
+    reads it; a header naming anything else (``text/plain``, a form, an empty value) does not.
+    """
+    if content_type is None:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 class _StrictJsonRoute(APIRoute):
     """A route whose body goes through ``_StrictJsonRequest`` (FastAPI's custom route class)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The default handler, handed the strict request."""
+        """The default handler, handed the strict request; a POST that is not JSON is 415."""
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
+            # CDS Hooks 2.0 ("Use of JSON"): data "MUST be sent and received as JSON". Without
+            # this, FastAPI reads another type's body as bytes and answers 400 "Input should
+            # be a valid dictionary", which does not say what is wrong.
+            if request.method == "POST" and not _is_json_media_type(request.headers.get("content-type")):
+                raise HttpProblem(415, "not-supported",
+                                  [("Content-Type", "must be application/json")])
             return await handler(_StrictJsonRequest(request.scope, request.receive))
 
         return strict
