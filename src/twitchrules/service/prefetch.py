@@ -236,15 +236,16 @@ async def resolve_prefetch(
     unfilled: dict[str, str] = {}  # key -> why the prefetch does not give its data
     paged: list[str] = []
     for key in templates:
+        value = given.get(key)
         if key not in given:
             unfilled[key] = "prefetch keys missing"
-        elif given[key] is None:
+        elif value is None:
             data[key] = None  # the client has no data for it: an empty search, not a failure
-        elif (failure := prefetch_failure(given[key])) is not None:
+        elif (failure := prefetch_failure(value)) is not None:
             unfilled[key] = f"the prefetch {failure}"
         else:
-            data[key] = given[key]
-            if _has_next_page(given[key]):
+            data[key] = value
+            if _has_next_page(value):
                 paged.append(key)
     if not unfilled and not paged:
         return data
