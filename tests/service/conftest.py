@@ -174,6 +174,59 @@ def fhir_server() -> Iterator[Callable[[list[dict[str, Any]]], FakeFhirServer]]:
         server.stop()
 
 
+Answer = Callable[[str], tuple[int, bytes, dict[str, str]]]
+
+
+class ScriptedFhirServer:
+    """A loopback HTTP server answering each GET with what ``answer(path)`` says; it records paths."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.paths: list[str] = []
+        self.authorizations: list[str | None] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                owner.paths.append(self.path)
+                owner.authorizations.append(self.headers.get("Authorization"))
+                status, body, headers = answer(self.path)
+                self.send_response(status)
+                headers = {"Content-Type": "application/fhir+json", **headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base = f"{self.origin}/fhir"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Answer], ScriptedFhirServer]]:
+    """Factory: a scripted FHIR server, stopped at the end."""
+    servers: list[ScriptedFhirServer] = []
+
+    def start(answer: Answer) -> ScriptedFhirServer:
+        servers.append(ScriptedFhirServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 class Keys:
     """An RSA and an EC P-384 key pair, their JWKS, and a token maker."""
 

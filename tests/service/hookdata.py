@@ -64,3 +64,11 @@ def hook_request(
 def case_request(case: dict[str, Any], patient_id: str = "p1", **extra: Any) -> dict[str, Any]:
     """Return a patient-view request whose prefetch holds ``case`` as FHIR resources."""
     return hook_request(prefetch_for(resources_for(case, patient_id)), patient_id, **extra)
+
+
+def fetching_request(fhir_server: str, **extra: Any) -> dict[str, Any]:
+    """A call that prefetches nothing, so every key is fetched from ``fhir_server``."""
+    return hook_request(None, "p1", fhirServer=fhir_server,
+                        fhirAuthorization={"access_token": "secret-token", "token_type": "Bearer",
+                                           "expires_in": 300, "scope": "patient/*.read",
+                                           "subject": "twitchrules"}, **extra)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -13,73 +10,14 @@ import pytest
 from twitchrules.service import SERVICE_ID
 
 from ..conftest import base_case
-from .hookdata import case_request, hook_request, prefetch_for, resources_for
-
-Answer = Callable[[str], tuple[int, bytes, dict[str, str]]]
-
-
-class ScriptedFhirServer:
-    """A loopback HTTP server answering each GET with what ``answer(path)`` says; it records paths."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.paths: list[str] = []
-        self.authorizations: list[str | None] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
-                owner.paths.append(self.path)
-                owner.authorizations.append(self.headers.get("Authorization"))
-                status, body, headers = answer(self.path)
-                self.send_response(status)
-                headers = {"Content-Type": "application/fhir+json", **headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.base = f"{self.origin}/fhir"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable[[Answer], ScriptedFhirServer]]:
-    """Factory: a scripted FHIR server, stopped at the end."""
-    servers: list[ScriptedFhirServer] = []
-
-    def start(answer: Answer) -> ScriptedFhirServer:
-        servers.append(ScriptedFhirServer(answer))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
+from .conftest import Answer
+from .hookdata import case_request, fetching_request, hook_request, prefetch_for, resources_for
 
 
 def always(body: Any, status: int = 200, raw: bytes | None = None) -> Answer:
     """An answer function giving the same JSON body (or raw bytes) to every GET."""
     data = raw if raw is not None else json.dumps(body).encode()
     return lambda _path: (status, data, {})
-
-
-def fetching_request(fhir_server: str, **extra: Any) -> dict[str, Any]:
-    """A call that prefetches nothing, so every key is fetched from ``fhir_server``."""
-    return hook_request(None, "p1", fhirServer=fhir_server,
-                        fhirAuthorization={"access_token": "secret-token", "token_type": "Bearer",
-                                           "expires_in": 300, "scope": "patient/*.read",
-                                           "subject": "twitchrules"}, **extra)
 
 
 def call(client, server, body: dict[str, Any] | bytes):

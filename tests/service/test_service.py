@@ -51,6 +51,18 @@ def test_discovery_lists_the_patient_view_service(serve, client) -> None:
     assert "status=active" in service["prefetch"]["medicationRequests"]
 
 
+def test_discovery_description_names_everything_the_mapping_reads(serve, client) -> None:
+    """The description names every lab, condition and medicine class the FHIR mapping reads."""
+    server = serve()
+    (service,) = client.get(f"{server.url}/cds-services").json()["services"]
+    description = service["description"]
+    for words in ("potassium", "magnesium", "calcium", "TSH", "vitamin B12", "sodium",
+                  "creatine kinase", "free T4", "diabetes", "pregnancy", "metformin",
+                  "beta-2 agonist", "corticosteroid", "stimulant medicine",
+                  "cholinesterase inhibitor", "diuretic", "proton-pump inhibitor", "lithium"):
+        assert words in description, words
+
+
 def test_patient_view_returns_one_summary_card(serve, client) -> None:
     """An evaluated assessment gives exactly one card following the spec's card rules."""
     server = serve()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -191,11 +192,19 @@ def _as_instant(value: Any) -> dt.datetime | None:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) if day else None
 
 
-def _subject_id(reference: Any) -> str | None:
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]+)?$")
+"""A reference to a Patient: ``Patient/<id>``, an absolute URL ending so, or either versioned."""
+
+
+def _reference_text(reference: Any) -> str | None:
     text = getattr(reference, "reference", None)
-    if not text:
-        return None
-    return str(text).rstrip("/").rsplit("/", 1)[-1]
+    return str(text).rstrip("/") if text else None
+
+
+def _patient_id_of(text: str | None) -> str | None:
+    """The Patient id a reference names, or None (no reference, or one to another type)."""
+    found = _PATIENT_REFERENCE.search(text) if text else None
+    return found.group(1) if found else None
 
 
 def _number(value: Any) -> int | float:
@@ -338,8 +347,12 @@ def _select_patient(patients: list[Any], patient_id: str | None) -> Any | None:
 
 
 def _belongs(resource: Any, attribute: str, patient_id: str | None) -> bool:
-    subject = _subject_id(getattr(resource, attribute, None))
-    return patient_id is None or subject is None or subject == patient_id
+    """Whether ``resource`` may be the patient's: no subject reference, or ``Patient/<id>``.
+
+    A subject of another type (``Group/p1``) is not the patient's, whatever its id.
+    """
+    text = _reference_text(getattr(resource, attribute, None))
+    return patient_id is None or text is None or _patient_id_of(text) == patient_id
 
 
 def _observation_time(observation: Any) -> Any:
@@ -453,7 +466,7 @@ def case_from_resources(
     response_ref = _ref(response)
     mapped.questionnaire_response_id = response.id
     if patient_id is None:
-        patient_id = _subject_id(response.subject)
+        patient_id = _patient_id_of(_reference_text(response.subject))
         mapped.patient_id = patient_id
     answers = _AnswerReader(raw, response.id)
     fields = answers.fields

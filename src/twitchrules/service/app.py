@@ -8,9 +8,10 @@ and error handlers (``problems``), and the routes below. A hook call is answered
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
 
 import httpx
@@ -22,9 +23,12 @@ from fastapi_offline import FastAPIOffline
 
 from twitchrules.case import case_from_json
 from twitchrules.case.reading import JsonProblem, parse_json
+from twitchrules.case.words import contract_words
 from twitchrules.explain import explain_result
 from twitchrules.explain.render import explanation_html
 from twitchrules.fhir import load_questionnaire
+from twitchrules.fhir.codes import lab_analytes, medicine_classes
+from twitchrules.fhir.mapping import CONDITION_FINDINGS
 from twitchrules.pipeline import evaluate
 from twitchrules.ruleset.load import load_ruleset
 from twitchrules.ruleset.model import Ruleset
@@ -70,14 +74,33 @@ class _StrictJsonRequest(Request):
         return self._json
 
 
+def _is_json_media_type(content_type: str | None) -> bool:
+    """Whether a request's Content-Type says JSON: ``application/json`` or ``application/*+json``.
+
+    Parameters (``; charset=utf-8``) do not matter. No header at all counts as JSON, as FastAPI
+    reads it; a header naming anything else (``text/plain``, a form, an empty value) does not.
+    """
+    if content_type is None:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 class _StrictJsonRoute(APIRoute):
     """A route whose body goes through ``_StrictJsonRequest`` (FastAPI's custom route class)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The default handler, handed the strict request."""
+        """The default handler, handed the strict request; a POST that is not JSON is 415."""
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
+            # CDS Hooks 2.0 ("Use of JSON"): data "MUST be sent and received as JSON". Without
+            # this, FastAPI reads another type's body as bytes and answers 400 "Input should
+            # be a valid dictionary", which does not say what is wrong.
+            if request.method == "POST" and not _is_json_media_type(request.headers.get("content-type")):
+                raise HttpProblem(415, "not-supported",
+                                  [("Content-Type", "must be application/json")])
             return await handler(_StrictJsonRequest(request.scope, request.receive))
 
         return strict
@@ -86,18 +109,37 @@ class _StrictJsonRoute(APIRoute):
 router = APIRouter(route_class=_StrictJsonRoute)
 
 
+def _listed(findings: Iterable[str]) -> str:
+    """The contract's labels of ``findings`` as a list in words: ``a, b and c``."""
+    inputs = contract_words().inputs
+    names = []
+    for finding in dict.fromkeys(findings):
+        label = inputs[finding].label
+        names.append(label if label[1:2].isupper() else label[:1].lower() + label[1:])  # TSH stays
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+@functools.cache
+def _service_description_text() -> str:
+    """The discovery ``description``: what the service reads, from the lists the mapping reads."""
+    labs = _listed(analyte.finding for analyte in lab_analytes().values())
+    conditions = _listed(finding for finding, _ in CONDITION_FINDINGS)
+    medicines = _listed(medicine.finding for medicine in medicine_classes())
+    return (
+        "Reads the patient's most recent twitching assessment (the twitchrules FHIR "
+        f"Questionnaire), recent lab results ({labs}), active {conditions} conditions and "
+        f"medicines in current use ({medicines}), and returns a triage level with timeframe, "
+        "reasons, a ranked differential, the referral checklist, missing information and "
+        "suggested tests. Decision support for clinicians; not a diagnosis."
+    )
+
+
 def _service_description() -> CdsService:
     return CdsService(
         hook=HOOK,
         id=SERVICE_ID,
         title="Muscle twitching assessment",
-        description=(
-            "Reads the patient's most recent twitching assessment (the twitchrules FHIR "
-            "Questionnaire), recent electrolyte, TSH and B12 results, diabetes and metformin, "
-            "and returns a triage level with timeframe, reasons, a ranked differential, the "
-            "referral checklist, missing information and suggested tests. Decision support "
-            "for clinicians; not a diagnosis."
-        ),
+        description=_service_description_text(),
         prefetch=prefetch_templates(),
         usageRequirements=(
             "Needs the twitchrules assessment Questionnaire (GET /questionnaire) in the EHR."

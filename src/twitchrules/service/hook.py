@@ -127,8 +127,9 @@ class HookAnswerer:
             prefetch = await resolve_prefetch(body, self.config, self.http)
         except PrefetchUnavailable as exc:
             record.details["missing"] = exc.keys
+            record.details["missing_reasons"] = dict(exc.reasons)
             raise HttpProblem(412, "not-found",
-                              [(f"prefetch.{key}", exc.reason) for key in exc.keys]) from None
+                              [(f"prefetch.{key}", reason) for key, reason in exc.reasons.items()]) from None
         try:
             # The body and every fetched answer were read by parse_json, which refused
             # nesting too deep and duplicate keys: the resources are not walked again.

@@ -26,6 +26,7 @@ ERROR_STATUSES = {
     404: "Unknown service",
     412: "Needed FHIR data is neither prefetched nor fetchable",
     413: "Request body too large",
+    415: "Request body is not JSON (Content-Type must be application/json)",
 }
 """The error statuses an endpoint may answer, with what each means (for the OpenAPI)."""
 
