@@ -153,3 +153,26 @@ def test_config_reads_environment_lists(keys) -> None:
     assert not config.fhir_server_allowed("https://ehr.invalid/fhir/../admin")
     assert not config.fhir_server_allowed("https://ehr.invalid@evil.invalid/fhir")
     assert not config.fhir_server_allowed("http://ehr.invalid/fhir")
+
+
+def test_a_call_without_a_token_is_401_before_its_body_is_read(secured, client) -> None:
+    """Authentication comes first: a body that is not even JSON, sent without a token, is 401
+    (not 400 with the body's problems); so is an unknown service's, and a wrong type's."""
+    for path, content, headers in [
+        (f"/cds-services/{SERVICE_ID}", b"{not json", {"Content-Type": "application/json"}),
+        ("/cds-services/nope", b"{}", {"Content-Type": "application/json"}),
+        (f"/cds-services/{SERVICE_ID}", b"hello", {"Content-Type": "text/plain"}),
+        (f"/cds-services/{SERVICE_ID}/feedback", b"[", {"Content-Type": "application/json"}),
+    ]:
+        response = client.post(f"{secured.url}{path}", content=content, headers=headers)
+        assert response.status_code == 401, (path, response.status_code, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+        assert "Authorization" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_token_is_verified_once_a_call(secured, client, keys) -> None:
+    """The token checked before the body is the one the call is answered with: one use of
+    its jti, so a valid call is not refused as a replay of itself."""
+    token = keys.token(AUDIENCE)
+    assert _post(client, secured, token).status_code == 200
+    assert _post(client, secured, token).status_code == 401

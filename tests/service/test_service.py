@@ -159,6 +159,12 @@ def test_unknown_service_is_404(serve, client) -> None:
     response = client.post(f"{server.url}/cds-services/nope", json=case_request(RED_FLAG_CASE))
     assert response.status_code == 404
     assert response.json()["resourceType"] == "OperationOutcome"
+    # whatever the body: an empty object, or no JSON at all, is still 404, not 400
+    for body in (b"{}", b"{not json"):
+        for path in ("/cds-services/nope", "/cds-services/nope/feedback"):
+            response = client.post(f"{server.url}{path}", content=body,
+                                   headers={"content-type": "application/json"})
+            assert response.status_code == 404, (path, body, response.text)
 
 
 def test_malformed_requests_are_400_naming_the_problem(serve, client) -> None:

@@ -95,12 +95,20 @@ class _StrictJsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
-            # CDS Hooks 2.0 ("Use of JSON"): data "MUST be sent and received as JSON". Without
-            # this, FastAPI reads another type's body as bytes and answers 400 "Input should
-            # be a valid dictionary", which does not say what is wrong.
-            if request.method == "POST" and not _is_json_media_type(request.headers.get("content-type")):
-                raise HttpProblem(415, "not-supported",
-                                  [("Content-Type", "must be application/json")])
+            if request.method == "POST":
+                # Who calls, then what is called, before the body is read: a caller without
+                # a valid token learns nothing about the body (401, not 400 with its
+                # problems), and an unknown service is 404 whatever the body holds.
+                request.state.claims = await check_jwt(request)
+                service_id = request.path_params.get("service_id")
+                if service_id is not None:
+                    _known_service(service_id)
+                # CDS Hooks 2.0 ("Use of JSON"): data "MUST be sent and received as JSON".
+                # Without this, FastAPI reads another type's body as bytes and answers 400
+                # "Input should be a valid dictionary", which does not say what is wrong.
+                if not _is_json_media_type(request.headers.get("content-type")):
+                    raise HttpProblem(415, "not-supported",
+                                      [("Content-Type", "must be application/json")])
             return await handler(_StrictJsonRequest(request.scope, request.receive))
 
         return strict
@@ -185,6 +193,18 @@ def _answerer(request: Request) -> HookAnswerer:
     return answerer
 
 
+_UNVERIFIED = object()
+
+
+async def call_claims(request: Request) -> dict[str, Any] | None:
+    """The JWT claims the route verified before reading the body (``_StrictJsonRoute``):
+    a token is verified once a call, so its ``jti`` is not taken for a replay of itself."""
+    claims: dict[str, Any] | None | object = getattr(request.state, "claims", _UNVERIFIED)
+    if claims is _UNVERIFIED:
+        return await check_jwt(request)
+    return claims  # type: ignore[return-value]
+
+
 async def check_jwt(request: Request) -> dict[str, Any] | None:
     """The verified JWT claims of a call (``None`` when verification is off); 401 otherwise."""
     if not _config(request).jwt_required:
@@ -214,7 +234,7 @@ async def discovery() -> DiscoveryResponse:
 @router.post("/cds-services/{service_id}", response_model=CdsResponse,
              response_model_exclude_none=True, responses=error_responses(), tags=["CDS Hooks"])
 async def call_service(service_id: str, body: CdsRequest, request: Request,
-                       claims: dict[str, Any] | None = Depends(check_jwt)) -> CdsResponse:
+                       claims: dict[str, Any] | None = Depends(call_claims)) -> CdsResponse:
     """Answer a patient-view hook call with the assessment's summary card."""
     _known_service(service_id)
     return await _answerer(request).answer(body, service_id, claims, _rules_url(request),
@@ -224,7 +244,7 @@ async def call_service(service_id: str, body: CdsRequest, request: Request,
 @router.post("/cds-services/{service_id}/feedback", responses=error_responses(),
              response_model=dict[str, Any], tags=["CDS Hooks"])
 async def feedback(service_id: str, body: FeedbackRequest, request: Request,
-                   claims: dict[str, Any] | None = Depends(check_jwt)) -> dict[str, Any]:
+                   claims: dict[str, Any] | None = Depends(call_claims)) -> dict[str, Any]:
     """Record the clinician's feedback on cards (accepted or overridden) in the audit log."""
     _known_service(service_id)
     for item in body.feedback:
