@@ -214,8 +214,9 @@ OUTPUT_COMMANDS = {
     "ruleset audit": lambda folder: ["ruleset", "audit"],
     "ruleset report": lambda folder: ["ruleset", "report", "--kind", "hti1"],
     "ruleset export-tests": lambda folder: ["ruleset", "export-tests"],
+    "synth": lambda folder: ["synth", "5"],
 }
-"""Every command with ``-o FILE`` but synth and batch (tests/test_population_batch.py): its arguments."""
+"""Every command with ``-o FILE`` but batch (tests/test_population_batch.py): its arguments."""
 
 
 @pytest.mark.parametrize("command", sorted(OUTPUT_COMMANDS))
@@ -229,13 +230,15 @@ def test_an_output_that_cannot_be_written_exits_2_naming_it(command: str, tmp_pa
     assert not target.parent.exists()
 
 
-@pytest.mark.parametrize("command", ["evaluate", "impact"])
+@pytest.mark.parametrize("command", ["evaluate", "impact", "synth"])
 def test_a_write_cut_short_leaves_the_old_file(command: str, tmp_path: Path) -> None:
     """A file size limit stops the write: exit 2, the old file as it was, no partial or stray file."""
     target = tmp_path / "out" / "previous.txt"
     target.parent.mkdir()
     target.write_bytes(b"precious\n")
     arguments = [*OUTPUT_COMMANDS[command](tmp_path), "-o", str(target)]
+    if command == "synth":
+        arguments[1] = "2000"  # well past the limit
     done = run_with_file_limit(*arguments, limit_bytes=512)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
@@ -244,7 +247,7 @@ def test_a_write_cut_short_leaves_the_old_file(command: str, tmp_path: Path) -> 
     assert list(target.parent.iterdir()) == [target]
 
 
-@pytest.mark.parametrize("command", ["evaluate", "ruleset audit"])
+@pytest.mark.parametrize("command", ["evaluate", "synth", "ruleset audit"])
 def test_an_output_through_a_symlink_replaces_its_file_not_the_link(command: str, tmp_path: Path) -> None:
     """-o LINK writes the file the link points to; the link stays a link."""
     real = tmp_path / "real.txt"
@@ -260,7 +263,7 @@ def test_an_output_through_a_symlink_replaces_its_file_not_the_link(command: str
     assert sorted(path.name for path in tmp_path.iterdir()) == ["link.txt", "real.txt"]
 
 
-@pytest.mark.parametrize("command", ["evaluate"])
+@pytest.mark.parametrize("command", ["evaluate", "synth"])
 def test_an_output_to_a_fifo_is_written_through_it(command: str, tmp_path: Path) -> None:
     """-o FIFO: the reader gets the whole output and the FIFO stays a FIFO."""
     fifo = tmp_path / "out.fifo"
