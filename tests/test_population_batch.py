@@ -410,3 +410,30 @@ def test_results_to_a_fifo_are_written_through_it(cases: Path, one_process: tupl
     assert (tmp_path / "refused.jsonl").read_bytes() == one_process[1]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["refused.jsonl", "results.fifo"]
+
+
+@pytest.mark.parametrize(("layout", "named"), [
+    ({"-o": "cases.jsonl"}, "-o: {folder}/cases.jsonl is the input file"),
+    ({"-o": "r.jsonl", "--refused": "cases.jsonl"}, "--refused: {folder}/cases.jsonl is the input file"),
+    ({"-o": "link.jsonl"}, "-o: {folder}/link.jsonl is the input file"),
+    ({"-o": "hard.jsonl"}, "-o: {folder}/hard.jsonl is the input file"),
+    ({"-o": "cases"}, "--refused: {folder}/cases.refused.jsonl is the input file"),
+    ({"-o": "r.jsonl", "--refused": "./r.jsonl"}, "--refused: {folder}/r.jsonl must not be the results file"),
+], ids=["results-input", "refused-input", "symlink-input", "hard-link-input", "default-refused-input",
+        "results-refused"])
+def test_files_that_are_the_input_or_each_other_are_refused_first(layout: dict[str, str], named: str,
+                                                                   tmp_path: Path) -> None:
+    """-o or --refused naming the input (a link counts), or one another: exit 2, nothing touched."""
+    folder = tmp_path / "job"
+    folder.mkdir()
+    source = _cases_file(folder, 5)
+    if layout["-o"] == "cases":  # the default refused file of results 'cases' is the input
+        source = source.rename(folder / "cases.refused.jsonl")
+    (folder / "link.jsonl").symlink_to(source.name)
+    os.link(source, folder / "hard.jsonl")
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    options = [part for option, name in layout.items() for part in (option, str(folder / name))]
+    done = run("batch", str(source), *options, "--workers", "2", "--chunk-size", "5")
+    assert done.returncode == 2, done.stderr
+    assert named.format(folder=folder) in done.stderr and "Traceback" not in done.stderr
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

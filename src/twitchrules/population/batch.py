@@ -16,7 +16,9 @@ file (a FIFO, ``/dev/stdout``) is written directly, as the chunks come.
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -123,6 +125,33 @@ def held_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one regular file (or will: neither is anything else yet).
+
+    Links count (``os.path.samefile`` where both exist). A FIFO or device named twice is
+    not refused: writing it loses no file (``-o /dev/null --refused /dev/null``).
+    """
+    try:
+        first_stat, second_stat = os.stat(first), os.stat(second)
+    except OSError:
+        return first.resolve() == second.resolve()
+    return stat.S_ISREG(first_stat.st_mode) and os.path.samestat(first_stat, second_stat)
+
+
+def _refuse_overlapping_files(source: str | Path | BinaryIO, results_path: Path, refused_path: Path) -> None:
+    """``ReplayError`` before anything is read or written when two of the job's files are one."""
+    problems: list[tuple[str, str]] = []
+    if isinstance(source, (str, Path)) and str(source) != "-" and Path(source).exists():
+        for option, path in (("-o", results_path), ("--refused", refused_path)):
+            if _same_file(Path(source), path):
+                problems.append((option, f"{path} is the input file {source}: writing it would "
+                                 "destroy the cases being read; give another path"))
+    if _same_file(results_path, refused_path):
+        problems.append(("--refused", f"{refused_path} must not be the results file {results_path}"))
+    if problems:
+        raise ReplayError(problems)
+
+
 def _commit(results_file: WholeFile, refused_file: WholeFile) -> None:
     """Put both files in place, the refused lines first; on failure neither temporary is left.
 
@@ -178,6 +207,8 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
         some were refused; its ``coverage`` is set when asked for.
 
     Raises:
+        ReplayError: ``output`` or the refused file is the input file, or they are one file
+            (a link counts); checked first, before anything is read or written.
         RulesetError: the ruleset cannot be loaded.
         EngineUnavailable: the engine does not run here.
         ReplayError: the input cannot be read (at the start or partway), the cluster cannot
@@ -188,12 +219,11 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
         KeyboardInterrupt: the job was interrupted; the files hold complete lines only.
     """
     started = time.perf_counter()
-    loaded = cached_ruleset(ruleset)
-    chosen = choose_engine(engine)
     results_path = Path(output)
     refused_path = Path(refused_output) if refused_output is not None else refused_path_for(results_path)
-    if results_path.resolve() == refused_path.resolve():
-        raise ReplayError([("--refused", "must not be the results file")])
+    _refuse_overlapping_files(source, results_path, refused_path)
+    loaded = cached_ruleset(ruleset)
+    chosen = choose_engine(engine)
     reader = InputSource(source)
     own_runner = runner is None
     try:
