@@ -61,16 +61,6 @@ class WholeFile:
             self.discard()
             raise _failure(self._shown, error) from None
 
-    @property
-    def replaces(self) -> bool:
-        """Whether the target is renamed into place on commit (``False``: written directly)."""
-        return self._temporary is not None
-
-    @property
-    def written_to(self) -> Path:
-        """The file the bytes go to now: the temporary file, or the target itself."""
-        return self._temporary if self._temporary is not None else self.target
-
     def write(self, data: bytes) -> None:
         """Write all of ``data`` (``OutputError`` when the system refuses any of it)."""
         view = memoryview(data)
