@@ -10,20 +10,21 @@ import twitchrules
 PACKAGE = Path(twitchrules.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 
-LEAVES = {"errors", "resources", "version", "templates", "diskcache"}
+LEAVES = {"errors", "resources", "version", "templates", "diskcache", "files"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(), "resources": set(), "version": set(), "templates": set(), "diskcache": set(),
+    "files": {"errors"},
     "case": {"errors", "diskcache"},
-    "ruleset": {"case", "errors", "resources", "templates", "diskcache", "version"},
+    "ruleset": {"case", "errors", "files", "resources", "templates", "diskcache", "version"},
     "engine": {"case", "ruleset", "errors", "diskcache", "version"},
     "conclusions": {"case", "ruleset", "engine", "errors"},
     "pipeline": {"case", "ruleset", "engine", "conclusions", "errors", "version"},
-    "outputs": {"case", "ruleset", "conclusions", "templates", "errors", "version"},
+    "outputs": {"case", "ruleset", "conclusions", "templates", "errors", "files", "version"},
     "fhir": {"case", "errors", "version"},
     "verify": {"case", "ruleset", "engine", "conclusions", "pipeline", "templates", "errors",
                "version"},
     "population": {"pipeline", "case", "ruleset", "engine", "conclusions", "outputs", "templates",
-                   "errors", "version"},
+                   "errors", "files", "version"},
     "explain": {"pipeline", "case", "ruleset", "engine", "conclusions", "outputs", "templates",
                 "errors", "version"},
 }

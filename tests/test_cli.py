@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
+import signal
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -206,3 +211,99 @@ def test_evaluate_leaves_pydantic_plugins_as_they_were(monkeypatch: pytest.Monke
     assert CliRunner().invoke(main, arguments).exit_code == 0
     assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == ""
     assert seen == ["__all__", ""]
+
+
+def run_with_file_limit(*args: str, limit_bytes: int) -> subprocess.CompletedProcess:
+    """Run the console script with a file size limit (SIGXFSZ ignored: the write fails with EFBIG)."""
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120, preexec_fn=limit)
+
+
+def read_fifo(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
+    """A started thread reading everything written to ``fifo``, and the list its bytes land in."""
+    received: list[bytes] = []
+
+    def drain() -> None:
+        with open(fifo, "rb") as stream:
+            received.append(stream.read())
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return reader, received
+
+
+def _impact_args(folder: Path) -> list[str]:
+    cases = folder / "cases.jsonl"
+    cases.write_text((EXAMPLES / "cases.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    return ["impact", str(cases), "--old", str(STARTER), "--new", str(STARTER), "--workers", "1", "-q"]
+
+
+OUTPUT_COMMANDS = {
+    "evaluate": lambda folder: ["evaluate", str(EXAMPLES / "mark.json"), "--format", "json"],
+    "explain": lambda folder: ["explain", str(EXAMPLES / "mark.json")],
+    "impact": _impact_args,
+    "ruleset audit": lambda folder: ["ruleset", "audit"],
+    "ruleset report": lambda folder: ["ruleset", "report", "--kind", "hti1"],
+    "ruleset export-tests": lambda folder: ["ruleset", "export-tests"],
+    "synth": lambda folder: ["synth", "5"],
+}
+"""Every command with ``-o FILE`` but batch (tests/test_population_batch.py): its arguments."""
+
+
+@pytest.mark.parametrize("command", sorted(OUTPUT_COMMANDS))
+def test_an_output_that_cannot_be_written_exits_2_naming_it(command: str, tmp_path: Path) -> None:
+    """-o into a missing folder: exit 2, the path and the system's reason, no traceback, no file."""
+    target = tmp_path / "missing" / "out.txt"
+    done = run(*OUTPUT_COMMANDS[command](tmp_path), "-o", str(target))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{target}: cannot be written: No such file or directory" in done.stderr
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "impact", "synth"])
+def test_a_write_cut_short_leaves_the_old_file(command: str, tmp_path: Path) -> None:
+    """A file size limit stops the write: exit 2, the old file as it was, no partial or stray file."""
+    target = tmp_path / "out" / "previous.txt"
+    target.parent.mkdir()
+    target.write_bytes(b"precious\n")
+    arguments = [*OUTPUT_COMMANDS[command](tmp_path), "-o", str(target)]
+    if command == "synth":
+        arguments[1] = "2000"  # well past the limit
+    done = run_with_file_limit(*arguments, limit_bytes=512)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{target}: cannot be written: File too large" in done.stderr
+    assert target.read_bytes() == b"precious\n"
+    assert list(target.parent.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "synth", "ruleset audit"])
+def test_an_output_through_a_symlink_replaces_its_file_not_the_link(command: str, tmp_path: Path) -> None:
+    """-o LINK writes the file the link points to; the link stays a link."""
+    real = tmp_path / "real.txt"
+    real.write_text("old\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "link.txt"
+    link.symlink_to(real.name)
+    done = run(*OUTPUT_COMMANDS[command](tmp_path), "-o", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and os.readlink(link) == real.name
+    assert real.read_text(encoding="utf-8") not in ("", "old\n")
+    assert oct(real.stat().st_mode & 0o777) == oct(0o640)  # the permissions it had
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.txt", "real.txt"]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "synth"])
+def test_an_output_to_a_fifo_is_written_through_it(command: str, tmp_path: Path) -> None:
+    """-o FIFO: the reader gets the whole output and the FIFO stays a FIFO."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader, received = read_fifo(fifo)
+    done = run(*OUTPUT_COMMANDS[command](tmp_path), "-o", str(fifo))
+    reader.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert received == [run(*OUTPUT_COMMANDS[command](tmp_path)).stdout.encode("utf-8")]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.fifo"]

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from twitchrules.population.cohort import cohort_lines
 from twitchrules.population.lines import Chunk
 from twitchrules.population.runners import DaskRunner
 
-from .test_cli import EXE, run
+from .test_cli import EXE, read_fifo, run, run_with_file_limit
 
 pytest.importorskip("distributed", reason="the scale extra (Dask distributed) is part of [dev]")
 
@@ -220,8 +221,9 @@ def test_an_interrupted_job_leaves_complete_lines(stop: signal.Signals, tmp_path
     job = subprocess.Popen([EXE, "batch", str(source), "-o", str(out), "--workers", "1", "--chunk-size", "5",
                             "--engine", "clips"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300  # generous: a loaded machine starts slowly
-    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):
+    while time.monotonic() < deadline and _written_so_far(tmp_path, out) < 50_000:
         time.sleep(0.05)
+    assert not out.exists()  # the results take its place once the job ends
     job.send_signal(stop)
     _, err = job.communicate(timeout=300)
     assert job.returncode == 128 + stop, err
@@ -234,6 +236,11 @@ def test_an_interrupted_job_leaves_complete_lines(stop: signal.Signals, tmp_path
     full = tmp_path / "full.jsonl"
     batch(first_lines(source, len(lines), tmp_path), full, workers=1, engine="clips")
     assert written == full.read_bytes()
+
+
+def _written_so_far(folder: Path, target: Path) -> int:
+    """The bytes in the hidden temporary file a running job writes ``target``'s lines to."""
+    return sum(path.stat().st_size for path in folder.glob(f".{target.name}.*.tmp"))
 
 
 def first_lines(source: Path, n: int, folder: Path) -> Path:
@@ -328,3 +335,105 @@ def test_batch_coverage_names_the_rules_a_population_never_reaches(tmp_path: Pat
     assert "over 3 evaluations" in done.stdout
     listed = [line.split()[0] for line in done.stdout.splitlines()[2:]]
     assert listed == never
+
+
+def _previous_files(folder: Path) -> tuple[Path, Path]:
+    """A results and a refused file that an earlier job left, in a folder of their own."""
+    folder.mkdir()
+    results, refused = folder / "r.jsonl", folder / "r.refused.jsonl"
+    results.write_bytes(b"precious results\n")
+    refused.write_bytes(b"precious refused\n")
+    return results, refused
+
+
+def _assert_left_as_they_were(results: Path, refused: Path) -> None:
+    """Both files hold what they held, and no temporary file is left beside them."""
+    assert results.read_bytes() == b"precious results\n"
+    assert refused.read_bytes() == b"precious refused\n"
+    assert sorted(path.name for path in results.parent.iterdir()) == ["r.jsonl", "r.refused.jsonl"]
+
+
+def test_an_input_unreadable_partway_leaves_the_previous_files(tmp_path: Path) -> None:
+    """A .gz cut short fails after some chunks were evaluated: exit 2, and the old files are untouched."""
+    whole = gzip.compress("".join(cohort_lines(3000, seed=2)).encode("utf-8"))
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    results, refused = _previous_files(tmp_path / "out")
+    done = run("batch", str(cut), "-o", str(results), "--workers", "1", "--chunk-size", "5", "-q")
+    assert done.returncode == 2, done.stderr
+    assert "cannot be read after line" in done.stderr and "Traceback" not in done.stderr
+    _assert_left_as_they_were(results, refused)
+
+
+@pytest.mark.parametrize("case", ["not gzip", "refused folder missing"])
+def test_a_job_that_cannot_run_leaves_the_previous_files(case: str, tmp_path: Path) -> None:
+    """Input that is not gzip, or a --refused path in no folder: exit 2, earlier results untouched."""
+    results, refused = _previous_files(tmp_path / "out")
+    if case == "not gzip":
+        source = tmp_path / "garbage.gz"
+        source.write_bytes(b"garbage")
+        done = run("batch", str(source), "-o", str(results), "--workers", "1", "-q")
+        assert "Not a gzipped file" in done.stderr
+    else:
+        source = _cases_file(tmp_path, 5)
+        missing = tmp_path / "missing" / "x.jsonl"
+        done = run("batch", str(source), "-o", str(results), "--refused", str(missing), "--workers", "1")
+        assert f"{missing}: cannot be written: No such file or directory" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    _assert_left_as_they_were(results, refused)
+
+
+def test_a_write_cut_short_leaves_the_previous_files(tmp_path: Path) -> None:
+    """A file size limit stops the results midway: exit 2 naming the file, no torn line anywhere."""
+    source = _cases_file(tmp_path, 60)
+    results, refused = _previous_files(tmp_path / "out")
+    done = run_with_file_limit("batch", str(source), "-o", str(results), "--workers", "1", "--chunk-size", "5",
+                               "-q", limit_bytes=50 * 1024)
+    assert done.returncode == 2, done.stderr
+    assert f"{results}: cannot be written: File too large" in done.stderr
+    assert "Traceback" not in done.stderr
+    _assert_left_as_they_were(results, refused)
+
+
+def test_results_to_a_fifo_are_written_through_it(cases: Path, one_process: tuple[bytes, bytes],
+                                                  tmp_path: Path) -> None:
+    """-o FIFO: the reader gets the same bytes as a file would hold, and the FIFO stays a FIFO."""
+    fifo = tmp_path / "results.fifo"
+    os.mkfifo(fifo)
+    reader, received = read_fifo(fifo)
+    done = run("batch", str(cases), "-o", str(fifo), "--refused", str(tmp_path / "refused.jsonl"),
+               "--workers", "1", "--engine", "clips", "-q")
+    reader.join(timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert received == [one_process[0]]
+    assert (tmp_path / "refused.jsonl").read_bytes() == one_process[1]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["refused.jsonl", "results.fifo"]
+
+
+@pytest.mark.parametrize(("layout", "named"), [
+    ({"-o": "cases.jsonl"}, "-o: {folder}/cases.jsonl is the input file"),
+    ({"-o": "r.jsonl", "--refused": "cases.jsonl"}, "--refused: {folder}/cases.jsonl is the input file"),
+    ({"-o": "link.jsonl"}, "-o: {folder}/link.jsonl is the input file"),
+    ({"-o": "hard.jsonl"}, "-o: {folder}/hard.jsonl is the input file"),
+    ({"-o": "cases"}, "--refused: {folder}/cases.refused.jsonl is the input file"),
+    ({"-o": "r.jsonl", "--refused": "./r.jsonl"}, "--refused: {folder}/r.jsonl must not be the results file"),
+], ids=["results-input", "refused-input", "symlink-input", "hard-link-input", "default-refused-input",
+        "results-refused"])
+def test_files_that_are_the_input_or_each_other_are_refused_first(layout: dict[str, str], named: str,
+                                                                   tmp_path: Path) -> None:
+    """-o or --refused naming the input (a link counts), or one another: exit 2, nothing touched."""
+    folder = tmp_path / "job"
+    folder.mkdir()
+    source = _cases_file(folder, 5)
+    if layout["-o"] == "cases":  # the default refused file of results 'cases' is the input
+        source = source.rename(folder / "cases.refused.jsonl")
+    (folder / "link.jsonl").symlink_to(source.name)
+    os.link(source, folder / "hard.jsonl")
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    options = [part for option, name in layout.items() for part in (option, str(folder / name))]
+    done = run("batch", str(source), *options, "--workers", "2", "--chunk-size", "5")
+    assert done.returncode == 2, done.stderr
+    assert named.format(folder=folder) in done.stderr and "Traceback" not in done.stderr
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

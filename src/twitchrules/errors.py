@@ -6,10 +6,12 @@ The exception tree::
      +-- CaseError                   an input case breaks the contract (exit 2)
      +-- RulesetError                a ruleset file is missing, malformed or inconsistent (exit 2)
      +-- EngineError                 the rule engine failed while evaluating (exit 1)
- +-- ReplayError                 a batch or impact job cannot run: unreadable input, an
+     +-- ReplayError                 a batch or impact job cannot run: unreadable input, an
                                  unreachable scheduler, workers that differ (exit 2)
      +-- ExtraMissing                a command needs an optional extra that is not installed
                                  (exit 2, naming the extra and how to install it)
+     +-- OutputError                 an output file cannot be written: no such folder, no
+                                 space, a file size limit (exit 2; its target is left as it was)
 
 Each leaf carries ``problems``: a list of ``(location, message)`` pairs, where the location
 names the offending field (``findings.weaknes``, ``rules/20-red-flags.yaml: RF-SPREAD: when``).
@@ -75,3 +77,9 @@ class ExtraMissing(TwitchrulesError):
         self.extra = extra
         what = f" ({missing} is missing)" if missing else ""
         super().__init__([(location, f"this needs the '{extra}' extra{what}: {install_command(extra)}")])
+
+
+class OutputError(TwitchrulesError):
+    """An output file cannot be written; the location is its path, the message the system's reason."""
+
+    exit_code = 2

@@ -12,6 +12,7 @@ import click
 from ..case import Case, case_from_json
 from ..conclusions import Result
 from ..engine import ENGINES, EngineUnavailable, cached_ruleset, choose_engine
+from ..files import write_whole
 from ..pipeline import evaluate
 from ..resources import data_dir
 from ..ruleset.model import Ruleset
@@ -20,11 +21,14 @@ FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Print ``text``, or write it to ``output`` (only ever called once the text is complete)."""
+    """Print ``text``, or write it to ``output`` whole (``OutputError`` naming it when it cannot be).
+
+    Only ever called once the text is complete; a failed write leaves ``output`` as it was.
+    """
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text)
 
 
 def read_input(source: str, *, param_hint: str, fallback: Path | None = None) -> bytes:

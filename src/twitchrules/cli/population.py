@@ -148,7 +148,8 @@ def _cluster_options(function: Any) -> Any:
 @click.command("batch")
 @click.argument("source", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The results file: one {\"line\", \"id\", \"result\"} per evaluated line, in input order.")
+              help="The results file: one {\"line\", \"id\", \"result\"} per evaluated line, in input order "
+              "(put in place when the job ends; left as it was when the job cannot run).")
 @click.option("--refused", "refused_output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where refused lines go (default: RESULTS.refused.jsonl beside the results).")
 @click.option("--coverage", "show_coverage", is_flag=True,
@@ -166,7 +167,8 @@ def batch_command(ctx: click.Context, source: str, output: Path, refused_output:
     """Evaluate every case of INPUT (JSON lines; .gz works; - reads stdin) into RESULTS.
 
     Exit 0 when every line was evaluated, 1 when some were refused (each named in the
-    refused file, with the errors 'evaluate' gives), 2 when the job cannot run.
+    refused file, with the errors 'evaluate' gives), 2 when the job cannot run or fails on
+    the way (the results and refused files are then left as they were).
     """
     with _kill_interrupts() as stop:
         try:

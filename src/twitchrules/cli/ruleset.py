@@ -16,6 +16,7 @@ import click
 
 from ..errors import RulesetError
 from ..fhir.testcases import case_files_bundle
+from ..files import write_whole
 from ..resources import bundled_ruleset_path
 from ..ruleset.audit import AUDIT_FORMATS, count_text, render_audit
 from ..ruleset.coverage import COVERAGE_FORMATS, render_coverage
@@ -163,7 +164,7 @@ def prepare_command(check: bool) -> None:
             sys.exit(1)
         click.echo(f"ok: {target} matches the ruleset")
         return
-    target.write_text(text, encoding="utf-8")
+    write_whole(target, text)
     click.echo(f"{target}: written")
 
 

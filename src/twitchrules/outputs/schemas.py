@@ -9,6 +9,7 @@ from typing import Any
 from ..case import Case
 from ..case.vocabulary import CONTRACT_VERSION
 from ..conclusions import Result
+from ..files import write_whole
 
 SCHEMA_BASE = "https://twitchrules.example/schemas/"
 
@@ -46,6 +47,6 @@ def write_schemas(folder: Path) -> list[Path]:
     written = []
     for name, text in rendered_schemas().items():
         path = folder / name
-        path.write_text(text, encoding="utf-8")
+        write_whole(path, text)
         written.append(path)
     return written

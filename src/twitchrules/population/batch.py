@@ -5,17 +5,20 @@ result ``twitchrules evaluate --format json`` prints for that case (on one line)
 is not a valid case goes to ``RESULTS.refused.jsonl`` as ``{"line": N, "id": ..., "errors":
 [{"field", "message"}]}`` with the errors ``evaluate`` gives, and the job goes on.
 
-Everything that can stop a job (the ruleset, the engine, the input, the cluster and its
-workers) is checked before the first line is written, so a job that cannot run writes
-nothing. Output is appended a chunk at a time, each chunk in one write with interrupting
-signals held back, so an interrupted job (Ctrl-C, kill) leaves complete lines only: a
-prefix of what the whole job writes.
+Both files are written to hidden temporary files beside them (``twitchrules.files``) and
+renamed into place only when the job completes, so a job that cannot run, or fails on the
+way (input that turns out unreadable, a full disk, a worker lost), leaves both paths as they
+were. Output is appended to the temporary files a chunk at a time, each chunk in one write
+with interrupting signals held back, so an interrupted job (Ctrl-C, kill) puts complete
+lines only in place: a prefix of what the whole job writes. A target that is not a regular
+file (a FIFO, ``/dev/stdout``) is written directly, as the chunks come.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ from typing import BinaryIO
 
 from ..engine import cached_ruleset, choose_engine
 from ..errors import ReplayError
+from ..files import WholeFile
 from ..ruleset.coverage import RuleCoverage
 from ..ruleset.sources import RulesetSpec
 from .lines import InputSource, chunked
@@ -105,26 +109,6 @@ def refused_path_for(results: Path) -> Path:
     return results.with_name(f"{stem}.refused.jsonl")
 
 
-class _LineFile:
-    """An output file written in whole chunks, each with one ``write`` of complete lines."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        except OSError as error:
-            raise ReplayError([(str(path), f"cannot be written: {error.strerror or error}")]) from None
-
-    def append(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
 _HELD = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -141,6 +125,52 @@ def held_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one regular file (or will: neither is anything else yet).
+
+    Links count (``os.path.samefile`` where both exist). A FIFO or device named twice is
+    not refused: writing it loses no file (``-o /dev/null --refused /dev/null``).
+    """
+    try:
+        first_stat, second_stat = os.stat(first), os.stat(second)
+    except OSError:
+        return first.resolve() == second.resolve()
+    return stat.S_ISREG(first_stat.st_mode) and os.path.samestat(first_stat, second_stat)
+
+
+def _refuse_overlapping_files(source: str | Path | BinaryIO, results_path: Path, refused_path: Path) -> None:
+    """``ReplayError`` before anything is read or written when two of the job's files are one."""
+    problems: list[tuple[str, str]] = []
+    if isinstance(source, (str, Path)) and str(source) != "-" and Path(source).exists():
+        for option, path in (("-o", results_path), ("--refused", refused_path)):
+            if _same_file(Path(source), path):
+                problems.append((option, f"{path} is the input file {source}: writing it would "
+                                 "destroy the cases being read; give another path"))
+    if _same_file(results_path, refused_path):
+        problems.append(("--refused", f"{refused_path} must not be the results file {results_path}"))
+    if problems:
+        raise ReplayError(problems)
+
+
+def _commit(results_file: WholeFile, refused_file: WholeFile) -> None:
+    """Put both files in place, the refused lines first; on failure neither temporary is left.
+
+    Ctrl-C and kill are held back meanwhile, so a stop cannot leave one file renamed and the
+    other not.
+    """
+    with held_signals():
+        _commit_both(results_file, refused_file)
+
+
+def _commit_both(results_file: WholeFile, refused_file: WholeFile) -> None:
+    try:
+        refused_file.commit()
+    except BaseException:
+        results_file.discard()
+        raise
+    results_file.commit()
+
+
 def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: RulesetSpec = None,
           engine: str | None = None, workers: int | None = None, scheduler: str | None = None,
           chunk_size: int = DEFAULT_CHUNK_SIZE, refused_output: str | Path | None = None,
@@ -151,7 +181,10 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
     Args:
         source: a JSON-lines file (``.gz`` is decompressed), ``"-"`` for standard input, or
             an open binary stream. Each line is a case or ``{"id": ..., "case": {...}}``.
-        output: the results file (``{"line", "id", "result"}`` per evaluated line).
+        output: the results file (``{"line", "id", "result"}`` per evaluated line). It and
+            the refused file are written to temporary files beside them and renamed into
+            place when the job completes or is interrupted; a job that fails leaves both
+            paths as they were.
         ruleset: as for ``evaluate``: a ``Ruleset``, a path, ``"twitching@1.0.0"``,
             ``"sha256:<hex>"``, ``"git:REF:PATH"`` or ``None`` for the bundled ruleset.
         engine: the engine name (``None``: the default engine).
@@ -174,19 +207,23 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
         some were refused; its ``coverage`` is set when asked for.
 
     Raises:
+        ReplayError: ``output`` or the refused file is the input file, or they are one file
+            (a link counts); checked first, before anything is read or written.
         RulesetError: the ruleset cannot be loaded.
         EngineUnavailable: the engine does not run here.
-        ReplayError: the input cannot be read, the cluster cannot be reached, or its
-            workers would not give the same results; nothing is written.
+        ReplayError: the input cannot be read (at the start or partway), the cluster cannot
+            be reached, or its workers would not give the same results; both paths are left
+            as they were.
+        OutputError: a file cannot be written (no such folder, no space, a size limit);
+            both paths are left as they were.
         KeyboardInterrupt: the job was interrupted; the files hold complete lines only.
     """
     started = time.perf_counter()
-    loaded = cached_ruleset(ruleset)
-    chosen = choose_engine(engine)
     results_path = Path(output)
     refused_path = Path(refused_output) if refused_output is not None else refused_path_for(results_path)
-    if results_path.resolve() == refused_path.resolve():
-        raise ReplayError([("--refused", "must not be the results file")])
+    _refuse_overlapping_files(source, results_path, refused_path)
+    loaded = cached_ruleset(ruleset)
+    chosen = choose_engine(engine)
     reader = InputSource(source)
     own_runner = runner is None
     try:
@@ -194,8 +231,12 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
         try:
             shipment = Shipment.of(loaded)
             active.check((shipment,), chosen)
-            results_file = _LineFile(results_path)
-            refused_file = _LineFile(refused_path)
+            results_file = WholeFile(results_path)
+            try:
+                refused_file = WholeFile(refused_path)
+            except BaseException:
+                results_file.discard()
+                raise
             lines = evaluated = refused = last_line = 0
             fired = RuleCoverage.of(loaded) if coverage else None
 
@@ -215,8 +256,8 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
                         for label, rules in outcome.fired:
                             fired.add(rules, label=label)
                     with held_signals():
-                        results_file.append(outcome.results)
-                        refused_file.append(outcome.refused)
+                        results_file.write(outcome.results)
+                        refused_file.write(outcome.refused)
                     evaluated += outcome.evaluated
                     refused += outcome.refused_count
                     lines += outcome.evaluated + outcome.refused_count
@@ -225,10 +266,14 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
                         progress(Progress(lines, evaluated, refused, time.perf_counter() - started,
                                           reader.position, reader.size))
             except KeyboardInterrupt:
+                # Stopped on purpose: the complete lines written so far take the files' place.
+                _commit(results_file, refused_file)
                 raise BatchInterrupted(summary()) from None
-            finally:
-                results_file.close()
-                refused_file.close()
+            except BaseException:
+                results_file.discard()
+                refused_file.discard()
+                raise
+            _commit(results_file, refused_file)
             return summary()
         finally:
             if own_runner:

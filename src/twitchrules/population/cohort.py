@@ -22,15 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import os
 import random
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..case import vocabulary as words
+from ..files import WholeFile
 
 LAST_DAY = dt.date(2026, 11, 20)
 """The latest ``assessed_on`` of a cohort; assessments spread over the year before it."""
@@ -466,7 +465,8 @@ def write_cohort(target: str | Path | BinaryIO, n: int, seed: int = 0, mix: str 
     """Write a cohort as JSON lines to a path or a binary stream.
 
     A path ending in ``.gz`` is gzip-compressed (with no timestamp, so the same seed gives the
-    same bytes); a path is written to a temporary file first and renamed when complete.
+    same bytes); a path is written whole or not at all (``twitchrules.files``: a symlink's
+    file is replaced, a FIFO or device written directly), else ``OutputError`` names it.
     """
     get_mix(mix)
     lines = cohort_lines(n, seed, mix, ids=ids)
@@ -475,19 +475,31 @@ def write_cohort(target: str | Path | BinaryIO, n: int, seed: int = 0, mix: str 
             target.write(line.encode("utf-8"))
         target.flush()
         return
-    path = Path(target)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            if path.name.endswith(".gz"):
-                with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as packed:
-                    for line in lines:
-                        packed.write(line.encode("utf-8"))
-            else:
-                for line in lines:
-                    raw.write(line.encode("utf-8"))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    blocks = _blocks(lines)
+    with WholeFile(target) as output:
+        if Path(target).name.endswith(".gz"):
+            with gzip.GzipFile(filename="", fileobj=output, mode="wb", mtime=0) as packed:
+                for block in blocks:
+                    packed.write(block)
+        else:
+            for block in blocks:
+                output.write(block)
+
+
+_BLOCK_BYTES = 1 << 20
+"""About how much of a cohort is handed to a write at once."""
+
+
+def _blocks(lines: Iterator[str]) -> Iterator[bytes]:
+    """The lines as UTF-8, joined into blocks of about ``_BLOCK_BYTES``."""
+    pending: list[bytes] = []
+    size = 0
+    for line in lines:
+        encoded = line.encode("utf-8")
+        pending.append(encoded)
+        size += len(encoded)
+        if size >= _BLOCK_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)

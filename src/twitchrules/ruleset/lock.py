@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RulesetError
+from ..files import write_whole
 from .audit import versioned_items
 from .model import Ruleset, canonical_sha256
 from .statics import require_no_static_errors
@@ -190,7 +191,7 @@ def lock_ruleset(ruleset: Ruleset, lock_path: str | Path | None = None) -> list[
     lock = read_lock(path) if path.exists() else empty_lock(ruleset.name)
     new_lock, added = update_lock(ruleset, lock, path.parent / "CHANGELOG.md")
     if added:
-        path.write_text(render_lock(new_lock), encoding="utf-8")
+        write_whole(path, render_lock(new_lock))
     return added
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RulesetError
+from ..files import write_whole
 from .load import RELEASES, RESERVED, load_ruleset
 from .lock import LockError, default_lock_path, empty_lock, read_lock, render_lock, update_lock
 from .model import Ruleset
@@ -88,7 +89,7 @@ def release_ruleset(folder: str | Path, lock_path: str | Path | None = None) -> 
         shutil.copyfile(source / path, target / path)
     new_lock.setdefault("releases", {})[ruleset.version] = {
         "sha256": ruleset.sha256, "path": f"{RELEASES}/{ruleset.version}", "files": hashes}
-    lock_file.write_text(render_lock(new_lock), encoding="utf-8")
+    write_whole(lock_file, render_lock(new_lock))
     report.archived_files = len(files)
     return report
 
