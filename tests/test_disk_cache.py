@@ -262,3 +262,23 @@ def test_evaluate_imports_only_its_own_command(tmp_path: Path) -> None:
                           env=_env(tmp_path), timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "LOADED twitchrules.cli.evaluate", done.stderr
+
+
+def test_a_cache_folder_that_cannot_be_listed_or_changed_is_no_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache folder the user may not list, or whose damaged entry cannot be removed, is
+    read as no cache (the entry is left unused), never an error. (Root ignores file modes,
+    so the refusals the operating system would give are raised here.)"""
+    monkeypatch.setenv(diskcache.ENV_DIR, str(tmp_path))
+    monkeypatch.delenv(diskcache.ENV_OFF, raising=False)
+    damaged = tmp_path / f"probe-{'0' * 32}.bin"
+    damaged.write_bytes(b"not what its name says")
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert diskcache.find_sealed("probe", ".bin") is None
+    assert damaged.exists()
+    monkeypatch.setattr(Path, "glob", refuse)
+    assert diskcache.find_sealed("probe", ".bin") is None

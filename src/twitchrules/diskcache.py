@@ -102,10 +102,14 @@ def write_entry(name: str, data: bytes) -> bool:
 
 
 def forget_entry(name: str) -> None:
-    """Remove entry ``name`` (found corrupt), ignoring a file another process removed."""
+    """Remove entry ``name`` (found corrupt), ignoring a file another process removed or a
+    folder this user cannot change."""
     folder = cache_dir()
     if folder is not None:
-        (folder / name).unlink(missing_ok=True)
+        try:
+            (folder / name).unlink(missing_ok=True)
+        except OSError:  # a folder this user may read but not change: the entry stays unused
+            pass
 
 
 def sealed_digest(data: bytes) -> str:
@@ -125,7 +129,11 @@ def find_sealed(prefix: str, suffix: str = "") -> tuple[Path, bytes] | None:
     folder = cache_dir()
     if folder is None:
         return None
-    for path in sorted(folder.glob(f"{prefix}-*{suffix}")):
+    try:
+        found = sorted(folder.glob(f"{prefix}-*{suffix}"))
+    except OSError:  # a folder that cannot be listed: no cache, not a failure
+        return None
+    for path in found:
         try:
             data = path.read_bytes()
         except OSError:
