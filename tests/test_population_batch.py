@@ -412,6 +412,19 @@ def test_results_to_a_fifo_are_written_through_it(cases: Path, one_process: tupl
     assert sorted(path.name for path in tmp_path.iterdir()) == ["refused.jsonl", "results.fifo"]
 
 
+def test_results_to_a_fifo_need_a_refused_file_named(cases: Path, tmp_path: Path) -> None:
+    """-o FIFO (or a device such as /dev/stdout) without --refused: there is no place for
+    RESULTS.refused.jsonl beside it, so the job is refused (exit 2) before anything is read
+    or written, and nothing appears beside the FIFO."""
+    fifo = tmp_path / "results.fifo"
+    os.mkfifo(fifo)
+    done = run("batch", str(cases), "-o", str(fifo), "--workers", "1", "-q")
+    assert done.returncode == 2, done.stderr
+    assert "--refused" in done.stderr and "not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["results.fifo"]
+
+
 @pytest.mark.parametrize(("layout", "named"), [
     ({"-o": "cases.jsonl"}, "-o: {folder}/cases.jsonl is the input file"),
     ({"-o": "r.jsonl", "--refused": "cases.jsonl"}, "--refused: {folder}/cases.jsonl is the input file"),

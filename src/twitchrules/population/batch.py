@@ -220,6 +220,10 @@ def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: Ruleset
     """
     started = time.perf_counter()
     results_path = Path(output)
+    if refused_output is None and results_path.exists() and not results_path.is_file():
+        # beside a device or a pipe (/dev/stdout) there is no place for a file of our own
+        raise ReplayError([("--refused", f"-o {results_path} is not a regular file: give "
+                            "--refused FILE for the refused lines")])
     refused_path = Path(refused_output) if refused_output is not None else refused_path_for(results_path)
     _refuse_overlapping_files(source, results_path, refused_path)
     loaded = cached_ruleset(ruleset)
