@@ -6,6 +6,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 
 from twitchrules.fhir import QUESTIONNAIRE_URL
 from twitchrules.service import SERVICE_ID, read_audit_log
@@ -246,6 +247,28 @@ def test_feedback_is_accepted_and_audited(serve, client) -> None:
     assert "Patient wants to wait" not in server.audit_log.read_text()
     bad = client.post(f"{_call_url(server)}/feedback", json={"feedback": [{"card": "x"}]})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("reason", [
+    {"system": "http://evil.invalid", "code": "patient-declined"},
+    {"system": "http://twitchrules.org/fhir/CodeSystem/override-reasons", "code": "made-up"},
+    {"code": "patient-declined"},
+])
+def test_feedback_with_a_reason_never_offered_is_400_and_not_audited(serve, client, reason) -> None:
+    """An override reason that is not one the cards offer (another system, an unknown code)
+    is refused, naming the field, and nothing of that call reaches the audit log."""
+    server = serve()
+    (card,) = client.post(_call_url(server), json=case_request(RED_FLAG_CASE)).json()["cards"]
+    offered = {(c["system"], c["code"]) for c in card["overrideReasons"]}
+    assert (reason.get("system"), reason["code"]) not in offered
+    feedback = {"feedback": [
+        {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-20T10:00:00Z"},
+        {"card": card["uuid"], "outcome": "overridden", "overrideReason": {"reason": reason},
+         "outcomeTimestamp": "2026-11-20T10:05:00Z"}]}
+    response = client.post(f"{_call_url(server)}/feedback", json=feedback)
+    assert response.status_code == 400, response.text
+    assert "feedback[1].overrideReason.reason" in response.json()["issue"][0]["diagnostics"]
+    assert not [r for r in read_audit_log(server.audit_log) if r["event"] == "feedback"]
 
 
 def test_every_call_is_audited_without_clinical_content(serve, client) -> None:

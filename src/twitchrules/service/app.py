@@ -247,6 +247,7 @@ async def feedback(service_id: str, body: FeedbackRequest, request: Request,
                    claims: dict[str, Any] | None = Depends(call_claims)) -> dict[str, Any]:
     """Record the clinician's feedback on cards (accepted or overridden) in the audit log."""
     _known_service(service_id)
+    _refuse_unoffered_reasons(body)
     for item in body.feedback:
         reason = item.overrideReason
         _answerer(request).audit.write(
@@ -262,6 +263,29 @@ async def feedback(service_id: str, body: FeedbackRequest, request: Request,
             jwt_iss=claims.get("iss") if claims else None,
         )
     return {}
+
+
+_OFFERED_REASONS = frozenset(code for code, _ in OVERRIDE_REASONS)
+
+
+def _refuse_unoffered_reasons(body: FeedbackRequest) -> None:
+    """400 naming each override reason that is not one the service's cards offer.
+
+    CDS Hooks 2.0 ("Overridden guidance"): the reason is "selected by the end user" from the
+    card's ``overrideReasons``; a code the service never offered would go into the audit log
+    as if a clinician had chosen it.
+    """
+    problems = []
+    for number, item in enumerate(body.feedback):
+        coding = item.overrideReason.reason if item.overrideReason else None
+        if coding is None:
+            continue
+        if coding.system != OVERRIDE_REASON_SYSTEM or coding.code not in _OFFERED_REASONS:
+            problems.append((f"feedback[{number}].overrideReason.reason",
+                             f"is not a reason the cards offer (system {OVERRIDE_REASON_SYSTEM}, "
+                             f"codes {', '.join(sorted(_OFFERED_REASONS))})"))
+    if problems:
+        raise HttpProblem(400, "value", problems)
 
 
 _GONE = [("token", "no such explanation, or its link has expired")]
