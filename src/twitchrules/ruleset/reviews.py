@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RulesetError
+from ..files import write_whole
+from .load import read_utf8
 from .model import Ruleset, canonical_sha256
 
 REVIEWS_FILE = "reviews.jsonl"
@@ -91,11 +93,7 @@ def entry_sha256(entry: Mapping[str, Any]) -> str:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    except UnicodeDecodeError as error:
-        raise RulesetError([(str(path), f"is not UTF-8 (byte {error.start}): entries are written as UTF-8 "
-                             "JSON lines")]) from None
+    return read_utf8(path, str(path)).splitlines() if path.is_file() else []
 
 
 def _entries(path: Path) -> list[Review]:
@@ -168,14 +166,8 @@ def read_reviews(path: str | Path) -> list[Review]:
 
 
 def _write_head(path: Path, reviews: list[Review]) -> None:
-    """Record the log's end in its head file, atomically (a temporary file renamed over it)."""
-    head_path = review_head_path(path)
-    temporary = head_path.with_name(f".{head_path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(_head(reviews), sort_keys=True) + "\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, head_path)
+    """Record the log's end in its head file, whole or not at all (``twitchrules.files``)."""
+    write_whole(review_head_path(path), json.dumps(_head(reviews), sort_keys=True) + "\n")
 
 
 def _clean(value: str | None, name: str, required: bool = True) -> str | None:
