@@ -235,8 +235,8 @@ async def discovery() -> DiscoveryResponse:
              response_model_exclude_none=True, responses=error_responses(), tags=["CDS Hooks"])
 async def call_service(service_id: str, body: CdsRequest, request: Request,
                        claims: dict[str, Any] | None = Depends(call_claims)) -> CdsResponse:
-    """Answer a patient-view hook call with the assessment's summary card."""
-    _known_service(service_id)
+    """Answer a patient-view hook call with the assessment's summary card (the route has
+    checked the token and the service id before the body was read)."""
     return await _answerer(request).answer(body, service_id, claims, _rules_url(request),
                                            _explanations_url(request))
 
@@ -246,7 +246,6 @@ async def call_service(service_id: str, body: CdsRequest, request: Request,
 async def feedback(service_id: str, body: FeedbackRequest, request: Request,
                    claims: dict[str, Any] | None = Depends(call_claims)) -> dict[str, Any]:
     """Record the clinician's feedback on cards (accepted or overridden) in the audit log."""
-    _known_service(service_id)
     _refuse_unoffered_reasons(body)
     for item in body.feedback:
         reason = item.overrideReason
