@@ -493,8 +493,7 @@ def case_from_resources(
             "Patient", patient_id, "(resource)", "no Patient resource found", kind="unusable"
         )
     mapped.patient_id = patient.id
-    age = _youngest_age(patient.birthDate, assessed_date) if assessed_date else None
-    if age is None or assessed_date is None:
+    if assessed_date is None or (age := _youngest_age(patient.birthDate, assessed_date)) is None:
         raise FhirResourceError(
             "Patient", patient.id, "birthDate", "is needed for patient.age", kind="unusable"
         )

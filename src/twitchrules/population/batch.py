@@ -159,16 +159,12 @@ def _commit(results_file: WholeFile, refused_file: WholeFile) -> None:
     other not.
     """
     with held_signals():
-        _commit_both(results_file, refused_file)
-
-
-def _commit_both(results_file: WholeFile, refused_file: WholeFile) -> None:
-    try:
-        refused_file.commit()
-    except BaseException:
-        results_file.discard()
-        raise
-    results_file.commit()
+        try:
+            refused_file.commit()
+        except BaseException:
+            results_file.discard()
+            raise
+        results_file.commit()
 
 
 def batch(source: str | Path | BinaryIO, output: str | Path, *, ruleset: RulesetSpec = None,
