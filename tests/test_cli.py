@@ -61,34 +61,33 @@ def test_bundled_example_by_name_from_any_directory(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["ruleset"]["name"] == "twitching"
 
 
+def _refused_by_evaluate(case: dict, tmp_path: Path) -> str:
+    """``evaluate - -o FILE`` of a bad case: exit 2, nothing on stdout, no traceback, no
+    file written; what it said on stderr."""
+    out = tmp_path / "out.json"
+    done = run("evaluate", "-", "--ruleset", str(STARTER), "-o", str(out),
+               stdin=json.dumps(case))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+    return done.stderr
+
+
 def test_bad_case_exit_2_names_every_field(tmp_path: Path) -> None:
     """Bad input: exit 2, each field named on stderr, nothing on stdout, no traceback."""
     case = base_case(weaknes=True, sleep_hours="lots")
     case["twitching"]["regions"][0]["since"] = "2027-01-01"
-    out = tmp_path / "out.json"
-    done = run("evaluate", "-", "--ruleset", str(STARTER), "-o", str(out),
-               stdin=json.dumps(case))
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert "Traceback" not in done.stderr
+    stderr = _refused_by_evaluate(case, tmp_path)
     for path in ("findings.weaknes", "findings.sleep_hours", "twitching.regions[0].since"):
-        assert path in done.stderr
-    assert "did you mean 'weakness'" in done.stderr
-    assert not out.exists()
+        assert path in stderr
+    assert "did you mean 'weakness'" in stderr
 
 
 def test_qualifier_contradicting_its_parent_exit_2(tmp_path: Path) -> None:
     """Progressive weakness given beside no weakness: exit 2 naming both, nothing written."""
-    case = base_case(weakness=False, weakness_progressive=True)
-    out = tmp_path / "out.json"
-    done = run("evaluate", "-", "--ruleset", str(STARTER), "-o", str(out),
-               stdin=json.dumps(case))
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert "Traceback" not in done.stderr
-    assert ("findings.weakness_progressive: true contradicts findings.weakness: false"
-            in done.stderr)
-    assert not out.exists()
+    stderr = _refused_by_evaluate(base_case(weakness=False, weakness_progressive=True), tmp_path)
+    assert "findings.weakness_progressive: true contradicts findings.weakness: false" in stderr
 
 
 def test_not_json_exit_2() -> None:
