@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from twitchrules.case import vocabulary as words
+from twitchrules.case.synthetic import drop_contradicted_qualifiers
 
 RED_FLAG_FINDINGS: tuple[str, ...] = (
     "weakness", "muscle_wasting", "numbness", "tingling", "coordination_problems",
@@ -44,9 +45,7 @@ def findings(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(st.sampled_from((None, True, False)))
         if value is not None:
             result[name] = value
-    for qualifier, parent in words.QUALIFIER_PARENTS.items():
-        if result.get(parent) is False and result.get(qualifier) is True:
-            del result[qualifier]  # it would contradict its parent: a case the model refuses
+    drop_contradicted_qualifiers(result)  # it would contradict its parent: a case the model refuses
     for name, spec in words.NUMBER_FINDINGS.items():
         if draw(st.booleans()):
             result[name] = draw(_number(spec.low, spec.high))

@@ -83,10 +83,7 @@ def generate_case(rng: random.Random, thresholds: Mapping[str, list[float]] | No
             findings[name] = rng.random() < 0.08
         elif rng.random() < density:
             findings[name] = rng.random() < 0.5
-    for qualifier, parent in words.QUALIFIER_PARENTS.items():
-        # A qualifier true beside its parent false contradicts it (refused): drawn as unknown.
-        if findings.get(parent) is False and findings.get(qualifier) is True:
-            del findings[qualifier]
+    drop_contradicted_qualifiers(findings)
     for name in _RANGES:
         if rng.random() < density:
             findings[name] = _number(rng, name, thresholds)
@@ -131,3 +128,11 @@ def generate_cases(n: int, seed: int = 0, *, ruleset: Any = None) -> list[dict[s
             seen.add(key)
             cases.append(case)
     return cases
+
+
+def drop_contradicted_qualifiers(findings: dict[str, Any]) -> None:
+    """Leave unknown each qualifier drawn true beside its parent drawn false: the case model
+    refuses that contradiction, so a generator of valid cases must not make it."""
+    for qualifier, parent in words.QUALIFIER_PARENTS.items():
+        if findings.get(parent) is False and findings.get(qualifier) is True:
+            del findings[qualifier]
