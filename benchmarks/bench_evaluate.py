@@ -15,6 +15,10 @@ them alike; p50s over distinct synthetic cases, ``twitchrules synth``'s primary-
   backend to its firing record (``EngineRun``), no result.
 * ``evaluate_us``: ``twitchrules.evaluate`` from a validated ``Case`` to the ``Result``.
 * ``to_json_us``: ``Result.to_json()`` of that result (the CLI's JSON bytes).
+* ``serialiser_floor_us``: pydantic's own serialiser alone on that result, writing the
+  same bytes (``indent=2``, the contract's names, as UTF-8), nothing of ours: the floor
+  ``to_json`` stands on, as the raw engine floor is ``evaluate``'s. It takes ``to_json``'s
+  turn on every other case, so both are timed right after the same case's ``evaluate``.
 
 Then, as whole processes, alternated run by run: ``cli_process_ms``: ``twitchrules
 evaluate examples/mark.json --format json`` with a warm disk cache; ``cli_first_run_ms``:
@@ -102,29 +106,35 @@ def in_process(engine: str, cases: list[Case]) -> dict[str, Any]:
     def serialise(index: int) -> None:
         results[index].to_json()
 
+    def serialiser(index: int) -> None:
+        result = results[index]
+        result.__pydantic_serializer__.to_json(result, indent=2, by_alias=True)
+
     steps: dict[str, Callable[[int], None]] = {"decisions": decisions, "evaluate": full,
                                                "to_json": serialise}
     if floor is not None:
         steps["raw_floor"] = floor
+    names = list(steps)  # the turns, rotated case by case
+    steps["serialiser_floor"] = serialiser  # on to_json's turn, every other case
     for index in range(min(200, len(cases))):  # warm every path
         full(index)
         for step in steps.values():
             step(index)
     times: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
-    names = list(steps)
     clock, cpu_clock = time.perf_counter, time.thread_time
     for index in range(len(cases)):
         full(index)  # to_json needs this case's result
         shift = index % len(names)
-        for name in names[shift:] + names[:shift]:
+        for turn in names[shift:] + names[:shift]:
+            name = "serialiser_floor" if turn == "to_json" and index % 2 else turn
             step = steps[name]
             start, start_cpu = clock(), cpu_clock()
             step(index)
             times[name].append((clock() - start) * 1e6)
             cpu[name].append((cpu_clock() - start_cpu) * 1e6)
     figures: dict[str, Any] = {"cases": len(cases)}
-    for name in ("raw_floor", "decisions", "evaluate", "to_json"):
+    for name in ("raw_floor", "decisions", "evaluate", "to_json", "serialiser_floor"):
         values = times.get(name)
         for q in (50, 90, 99):
             figures[f"{name}_p{q}_us"] = round(percentile(values, q), 1) if values else None
@@ -242,6 +252,8 @@ def ratios(figures: dict[str, Any]) -> dict[str, float | None]:
 
     return {"evaluate_over_raw_floor": ratio("evaluate_us", "raw_floor_us"),
             "to_json_over_evaluate": ratio("to_json_us", "evaluate_us"),
+            "serialiser_floor_over_evaluate": ratio("serialiser_floor_us", "evaluate_us"),
+            "to_json_over_serialiser_floor": ratio("to_json_us", "serialiser_floor_us"),
             "cli_over_bare_import": ratio("cli_process_ms", "bare_import_process_ms"),
             "first_run_over_bare_import": ratio("cli_first_run_ms", "bare_import_process_ms"),
             "cpu_evaluate_over_raw_floor": ratio("evaluate_cpu_us", "raw_floor_cpu_us"),

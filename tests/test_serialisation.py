@@ -8,7 +8,9 @@ published schema and against the models themselves (a round trip through validat
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import typing
 from typing import Any
 
@@ -16,7 +18,10 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from twitchrules import Result, evaluate, load_ruleset
+from twitchrules import Case, Result, available_engines, cohort_cases, evaluate, load_ruleset
+from twitchrules.case import build_facts
+from twitchrules.case.vocabulary import NUMBER_FINDINGS, NUMERIC_FINDINGS
+from twitchrules.conclusions.result import _FLOATS_ALIKE
 
 from .conftest import CASES_DIR, ROOT, base_case
 
@@ -61,6 +66,54 @@ def test_small_floats_keep_python_spelling(value: float) -> None:
     assert repr(value) in text
     assert text == _reference(result, 2)
     assert result.to_json(indent=None) == _reference(result, None)
+
+
+@pytest.mark.parametrize("finding", [name for name, spec in NUMBER_FINDINGS.items()
+                                     if spec.low < 1e-4])
+@pytest.mark.parametrize("engine", available_engines())
+def test_every_number_finding_can_carry_a_small_float(finding: str, engine: str) -> None:
+    """Whichever number finding holds a float below 1e-4, on either engine, the result
+    evaluate builds is not marked as having its floats spelled alike: it keeps Python's
+    spelling; the same case with 0.5 instead is marked and keeps pydantic's own bytes."""
+    for value, marked in ((1e-05, False), (0.5, True)):
+        result = evaluate(base_case(**{"stress_level": 9, finding: value}), engine=engine)
+        assert (result.__pydantic_fields_set__ is _FLOATS_ALIKE) is marked
+        assert result.to_json() == _reference(result, 2)
+        assert result.to_json(indent=None) == _reference(result, None)
+
+
+def test_number_facts_are_every_fact_a_float_can_be() -> None:
+    """The facts evaluate reads for floats (the ruleset's number facts) hold every float
+    that the facts of a cohort (with small floats put into its number findings) hold."""
+    ruleset = load_ruleset()
+    definitions = ruleset.fact_definitions
+    assert set(NUMBER_FINDINGS) <= set(definitions.number_facts)
+    floats_seen = 0
+    for number, case in enumerate(cohort_cases(300, seed=11)):
+        findings = case["findings"]
+        for name in NUMERIC_FINDINGS:
+            if number % 3 == 0 and name in findings:
+                findings[name] = 2.5e-05
+        facts = build_facts(Case.model_validate(case), definitions)
+        holding = {name for name, value in facts.items() if isinstance(value, float)}
+        assert holding <= set(definitions.number_facts)
+        floats_seen += len(holding)
+    assert floats_seen > 300
+
+
+def test_a_copy_of_a_marked_result_reads_its_floats_again() -> None:
+    """model_copy, copy, deepcopy and pickling give a result of its own fields set, so a
+    copy whose floats were changed to small ones keeps Python's spelling."""
+    result = evaluate(base_case(sleep_hours=5, stress_level=9))
+    assert result.__pydantic_fields_set__ is _FLOATS_ALIKE
+    copies = [result.model_copy(), copy.copy(result), copy.deepcopy(result),
+              pickle.loads(pickle.dumps(result)), Result.model_validate(result.to_dict())]
+    for other in copies:
+        assert other.__pydantic_fields_set__ is not _FLOATS_ALIKE
+        assert other == result and other.to_json() == result.to_json()
+    entry = result.trace[0].model_copy(update={"matched": {"sleep_hours": 1e-05}})
+    changed = result.model_copy(update={"trace": [entry, *result.trace[1:]]})
+    assert "1e-05" in changed.to_json() and changed.to_json() == _reference(changed, 2)
 
 
 def test_words_like_exponents_keep_pydantic_bytes() -> None:

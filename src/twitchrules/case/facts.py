@@ -46,6 +46,7 @@ class FactDefinitions:
     qualifiers: Mapping[str, tuple[str, ...]]
     region_facts: tuple[tuple[str, str], ...]  # (region, its fact), every region
     segment_facts: tuple[tuple[str, str], ...]  # (segment, its fact)
+    number_facts: tuple[str, ...]  # the facts of type number: the only ones a float can be
 
     @classmethod
     def from_definitions(cls, definitions: Mapping[str, Any]) -> FactDefinitions:
@@ -59,6 +60,8 @@ class FactDefinitions:
                         for parent, names in definitions.get("qualifiers", {}).items()},
             region_facts=tuple((region, f"region_{region}") for region in words.REGIONS),
             segment_facts=tuple((segment, f"segment_{segment}") for segment in segments),
+            number_facts=tuple(name for name, spec in fact_catalogue(segments).items()
+                               if spec.type == "number"),
         )
 
 

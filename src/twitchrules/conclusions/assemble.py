@@ -12,7 +12,7 @@ from .checklist import build_checklist
 from .differential import build_differential
 from .firing import Firing
 from .missing import missing_information
-from .result import EngineInfo, Result, RulesetInfo
+from .result import EngineInfo, Result, RulesetInfo, floats_spelled_alike
 from .trace import build_trace
 from .triage import decide_triage
 
@@ -23,7 +23,12 @@ def build_result(firing: Firing, *, engine: EngineInfo, package_version: str) ->
     triage, default_used = decide_triage(firing)
     differential = build_differential(firing)
     listed = {entry.condition for entry in differential}
-    return Result.built(
+    facts = firing.facts
+    build = (Result.built_floats_alike
+             if floats_spelled_alike([facts.get(name) for name in
+                                      ruleset.fact_definitions.number_facts])
+             else Result.built)
+    return build(
         contract_version=CONTRACT_VERSION,
         package_version=package_version,
         engine=engine,

@@ -6,7 +6,7 @@ the alias ``for``; ``to_dict()`` and ``to_json()`` always use the contract names
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,12 @@ def _float_written_otherwise(text: str) -> bool:
 
 def _small(value: object) -> bool:
     return type(value) is float and value != 0 and -1e-4 < value < 1e-4
+
+
+def floats_spelled_alike(values: Iterable[object]) -> bool:
+    """Whether no value is a float that pydantic's JSON spells otherwise than Python's: none
+    is nonzero with a magnitude below 1e-4 (``1e-05``, which pydantic writes ``0.00001``)."""
+    return not any(_small(value) for value in values)
 
 
 _set = object.__setattr__
@@ -245,12 +251,28 @@ class Result(_Out):
     notices: list[Notice]
     trace: list[TraceEntry]
 
+    @classmethod
+    def built_floats_alike(cls, **values: Any) -> "Result":
+        """``built``, for a result whose every float is spelled alike by pydantic and Python
+        (``floats_spelled_alike``), which the caller has made sure of: ``evaluate``, whose
+        floats are all the case's number facts (a score is rounded to 3 places, so it is 0
+        or at least 0.001). ``to_json`` then reads no value to find out.
+
+        The mark is the result's fields set: the same field names as every result's, in a
+        set of its own, known by identity. A copy of the result (``model_copy``, ``copy``,
+        pickling) has a set of its own, so its floats are read again."""
+        result = cls.built(**values)
+        _set_fields_set(result, _FLOATS_ALIKE)
+        return result
+
     def _small_float(self) -> bool | None:
         """Whether a float of this result is nonzero and below 1e-4 in magnitude (which
         pydantic may spell otherwise than Python); ``None`` when a matched value is not a
         scalar. Floats are only in a differential entry's score and evidence values and in
         a trace entry's matched values (``tests/test_serialisation.py`` checks that no other
         field of the models can hold one)."""
+        if self.__pydantic_fields_set__ is _FLOATS_ALIKE:
+            return False
         for entry in self.differential:
             if _small(entry.score) or any(_small(item.value) for item in entry.evidence):
                 return True
@@ -297,3 +319,7 @@ class Result(_Out):
         if spelled_otherwise:
             return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
         return text
+
+
+_FLOATS_ALIKE: set[str] = set(Result.__pydantic_fields__)
+"""The fields set that marks a result built by ``Result.built_floats_alike``."""
