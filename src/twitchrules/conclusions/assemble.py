@@ -24,9 +24,10 @@ def build_result(firing: Firing, *, engine: EngineInfo, package_version: str) ->
     differential = build_differential(firing)
     listed = {entry.condition for entry in differential}
     facts = firing.facts
+    # Every float of the result is one of the case's number facts (a score is rounded to 3
+    # places): when none is small, to_json need not look for one.
     build = (Result.built_floats_alike
-             if floats_spelled_alike([facts.get(name) for name in
-                                      ruleset.fact_definitions.number_facts])
+             if floats_spelled_alike(map(facts.get, ruleset.fact_definitions.number_facts))
              else Result.built)
     return build(
         contract_version=CONTRACT_VERSION,

@@ -42,7 +42,10 @@ def _small(value: object) -> bool:
 def floats_spelled_alike(values: Iterable[object]) -> bool:
     """Whether no value is a float that pydantic's JSON spells otherwise than Python's: none
     is nonzero with a magnitude below 1e-4 (``1e-05``, which pydantic writes ``0.00001``)."""
-    return not any(_small(value) for value in values)
+    for value in values:  # noqa: SIM110 - a generator in all() costs twice as much
+        if value.__class__ is float and value and -1e-4 < value < 1e-4:
+            return False
+    return True
 
 
 _set = object.__setattr__
